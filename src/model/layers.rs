@@ -1,0 +1,180 @@
+//! Pieces shared by the architectures: RMSNorm, unit normalization, RoPE, causal attention,
+//! SwiGLU, head reshapes, and the parameter constructors.
+
+use crate::config::Rope;
+use burn::module::{Param, ParamId};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{silu, softmax};
+
+/// RMSNorm with a learnable gain: x / √(mean(x²) + 1e-6) ⊙ g (eps inside the root, as the reference).
+#[derive(Module, Debug)]
+pub struct RmsNorm {
+    pub weight: Param<Tensor<1>>,
+}
+
+pub const RMS_EPS: f64 = 1e-6;
+
+impl RmsNorm {
+    pub fn new(d: usize, device: &Device) -> Self {
+        Self { weight: Param::from_tensor(Tensor::ones([d], device)) }
+    }
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let g = self.weight.val().unsqueeze::<D>();
+        rms_normalize(x) * g
+    }
+}
+
+/// x / √(mean(x²) + eps) over the last axis.
+pub fn rms_normalize<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let ms = x.clone().square().mean_dim(D - 1);
+    x / (ms + RMS_EPS).sqrt()
+}
+
+/// x / max(‖x‖, 1e-12) along `dim`.
+pub fn unit_norm<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    let n = x.clone().square().sum_dim(dim).sqrt().clamp_min(1e-12);
+    x / n
+}
+
+/// Bias-free linear layer with N(0, std²) init. burn's weight layout is [d_in, d_out].
+pub fn linear(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
+    LinearConfig::new(d_in, d_out)
+        .with_bias(false)
+        .with_initializer(Initializer::Normal { mean: 0.0, std })
+        .init(device)
+}
+
+pub fn embedding(vocab: usize, d: usize, std: f64, device: &Device) -> Embedding {
+    EmbeddingConfig::new(vocab, d).with_initializer(Initializer::Normal { mean: 0.0, std }).init(device)
+}
+
+/// A learnable vector filled with `value` (scale-trick rescalers store θ = s_scale).
+pub fn filled(d: usize, value: f64, device: &Device) -> Param<Tensor<1>> {
+    Param::from_tensor(Tensor::full([d], value, device))
+}
+
+/// [B, T, H·Dh] → [B, H, T, Dh]
+pub fn split_heads(x: Tensor<3>, n_head: usize) -> Tensor<4> {
+    let [b, t, c] = x.dims();
+    x.reshape([b, t, n_head, c / n_head]).swap_dims(1, 2)
+}
+
+/// [B, H, T, Dh] → [B, T, H·Dh]
+pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
+    let [b, h, t, d] = x.dims();
+    x.swap_dims(1, 2).reshape([b, t, h * d])
+}
+
+/// Rotary embedding over the last axis of [B, H, T, Dh], positions 0..T along axis 2.
+pub fn rope(x: Tensor<4>, kind: Rope) -> Tensor<4> {
+    let [b, h, t, d] = x.dims();
+    let m = d / 2;
+    let device = x.device();
+    let omega: Vec<f64> = (0..m).map(|i| (-(10000f64.ln()) * (2 * i) as f64 / d as f64).exp()).collect();
+    let pairs = x.reshape([b, h, t, m, 2]);
+    let x0 = pairs.clone().narrow(4, 0, 1);
+    let x1 = pairs.narrow(4, 1, 1);
+    let table = |f: &dyn Fn(usize, usize) -> f64| -> Tensor<5> {
+        let v: Vec<f32> = (0..t).flat_map(|p| (0..m).map(move |j| (p, j))).map(|(p, j)| f(p, j) as f32).collect();
+        Tensor::<2>::from_data(TensorData::new(v, [t, m]), &device).reshape([1, 1, t, m, 1])
+    };
+    let (out0, out1) = match kind {
+        // out[2i] = x[2i]cos − x[2i+1]sin ; out[2i+1] = x[2i]sin + x[2i+1]cos
+        Rope::Standard => {
+            let cos = table(&|p, j| (p as f64 * omega[j]).cos());
+            let sin = table(&|p, j| (p as f64 * omega[j]).sin());
+            (x0.clone() * cos.clone() - x1.clone() * sin.clone(), x0 * sin + x1 * cos)
+        }
+        // NVIDIA/ngpt: E[t,2i]=sin, E[t,2i+1]=cos, A = E[:, :m], B = E[:, m:];
+        // out[2j] = −x[2j+1]·B[t,j], out[2j+1] = x[2j]·A[t,j] (not a rotation; golden files only).
+        Rope::NvidiaReference => {
+            let e = |p: usize, c: usize| {
+                let a = p as f64 * omega[c / 2];
+                if c % 2 == 0 { a.sin() } else { a.cos() }
+            };
+            let a = table(&|p, j| e(p, j));
+            let bb = table(&|p, j| e(p, m + j));
+            (x1.neg() * bb, x0 * a)
+        }
+    };
+    Tensor::cat(vec![out0, out1], 4).reshape([b, h, t, d])
+}
+
+/// Causal softmax attention on [B, H, T, Dh] with an explicit softmax scale.
+pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64) -> Tensor<4> {
+    let t = q.dims()[2];
+    let scores = q.matmul(k.swap_dims(2, 3)) * scale;
+    // tril_mask is true strictly above the diagonal, i.e. the future positions to hide.
+    let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device()).unsqueeze::<4>();
+    let scores = scores.mask_fill(mask, f32::NEG_INFINITY);
+    softmax(scores, 3).matmul(v)
+}
+
+/// SwiGLU on the stacked projection [.., 2·D]: first half u, second half the gate.
+pub fn swiglu(uv: Tensor<3>) -> Tensor<3> {
+    let d2 = uv.dims()[2];
+    let u = uv.clone().narrow(2, 0, d2 / 2);
+    let g = uv.narrow(2, d2 / 2, d2 / 2);
+    u * silu(g)
+}
+
+/// Replace a parameter's value while keeping its id and require-grad flag (so optimizer
+/// state stays attached). The new value is built off the autodiff graph.
+pub fn replace_value<const D: usize>(p: Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) -> Param<Tensor<D>> {
+    p.map(|t| {
+        let (ad, req) = (t.is_autodiff(), t.is_require_grad());
+        let x = f(t.inner());
+        match (ad, req) {
+            (false, _) => x,
+            (true, false) => x.autodiff(),
+            (true, true) => x.autodiff().require_grad(),
+        }
+    })
+}
+
+pub fn param_id<const D: usize>(p: &Param<Tensor<D>>) -> ParamId {
+    p.id
+}
+
+/// How post-step constraints treat the residual-space vectors of every weight matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Constraint {
+    /// nGPT: w ← w / ‖w‖ (unit norm) [P-nGPT §2.6].
+    UnitNorm,
+    /// anGPT: w ← w / max(1, ‖w‖) (norm at most 1) [variants.md §5.3].
+    NormAtMostOne,
+}
+
+/// Applies a [`Constraint`] to every matrix [`super::sphere_axis`] names, keeping parameter ids.
+pub struct ProjectToSphere {
+    pub constraint: Constraint,
+    path: Vec<String>,
+}
+
+impl ProjectToSphere {
+    pub fn new(constraint: Constraint) -> Self {
+        Self { constraint, path: Vec::new() }
+    }
+}
+
+impl burn::module::ModuleMapper for ProjectToSphere {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        let Some(axis) = super::sphere_axis(&path, D) else { return p };
+        let constraint = self.constraint;
+        replace_value(p, |w| {
+            let norm = w.clone().square().sum_dim(axis).sqrt();
+            match constraint {
+                Constraint::UnitNorm => w / norm.clamp_min(1e-12),
+                Constraint::NormAtMostOne => w / norm.clamp_min(1.0),
+            }
+        })
+    }
+}

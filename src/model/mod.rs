@@ -1,0 +1,147 @@
+//! The trait every architecture implements, and the registry that picks one by name.
+//!
+//! Adding an architecture: copy `gpt_plus.rs` (the smallest variant), implement
+//! [`Architecture`], add a variant to `config::ArchName` and one line to [`with_arch`].
+
+pub mod layers;
+pub mod gpt;
+pub mod gpt_plus;
+pub mod ngpt;
+pub mod angpt;
+
+use crate::config::{ArchName, RunConfig};
+use crate::param::{Rescaler, Role, Scaling};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+
+/// A transformer variant. One training loop serves all of them; they differ only here.
+pub trait Architecture: Module + Clone + std::fmt::Debug + Send + 'static {
+    /// Fresh weights for `cfg` with a vocabulary of `vocab` tokens, scaled by `scaling`.
+    fn init(cfg: &RunConfig, vocab: usize, scaling: &Scaling, device: &Device) -> Self;
+
+    /// Logits [B, T, V] for token ids [B, T]. Intermediate activations go to `probe` when it is on.
+    fn forward(&self, tokens: Tensor<2, Int>, probe: &mut Probe) -> Tensor<3>;
+
+    /// The role of a parameter (by its module path), which decides its learning rate,
+    /// weight decay and ε through the parameterization. The default covers the naming
+    /// convention shared by the shipped architectures.
+    fn role(path: &str, rank: usize) -> Role {
+        default_role(path, rank)
+    }
+
+    /// Constraint applied after every optimizer step (and once at init): nGPT projects onto
+    /// the sphere, anGPT clips norms to ≤ 1. Must keep each parameter's id.
+    fn post_step(self) -> Self {
+        self
+    }
+
+    /// Cheap scalar diagnostics recorded at eval points (e.g. mean |α|, mean s_z).
+    fn diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
+    /// Heavier diagnostics computed once at the end of a run (condition numbers, calibrations).
+    fn final_diagnostics(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+}
+
+/// Names shared by every shipped architecture: `wte` (input embedding), `lm_head` (readout),
+/// `att_c_proj`/`mlp_c_proj` (residual writers), rescalers `attn_alpha`/`mlp_alpha`/`sqk`/`suv`/`sz`.
+pub fn default_role(path: &str, rank: usize) -> Role {
+    let has = |name: &str| path.split('.').any(|seg| seg == name);
+    if has("wte") {
+        Role::Embedding
+    } else if has("lm_head") {
+        Role::Readout
+    } else if has("attn_alpha") || has("mlp_alpha") {
+        Role::Rescaler(Rescaler::Alpha)
+    } else if has("sqk") {
+        Role::Rescaler(Rescaler::Sqk)
+    } else if has("suv") {
+        Role::Rescaler(Rescaler::Suv)
+    } else if has("sz") {
+        Role::Rescaler(Rescaler::Sz)
+    } else if rank >= 2 && (has("att_c_proj") || has("mlp_c_proj")) {
+        Role::HiddenOut
+    } else if rank >= 2 {
+        Role::Hidden
+    } else {
+        Role::Gain
+    }
+}
+
+/// The axis of a weight along which its vectors live in the residual (d) space, for the
+/// shipped naming: burn's Linear is [in, out], so W_q/W_k/W_v/W_fc/lm_head are normalized
+/// along axis 0, the residual writers W_o/W_proj along axis 1, the embedding [V, d] along 1.
+/// `None` for tensors that are not constrained (rescalers, gains).
+pub fn sphere_axis(path: &str, rank: usize) -> Option<usize> {
+    if rank != 2 {
+        return None;
+    }
+    let has = |name: &str| path.split('.').any(|seg| seg == name);
+    if has("wte") || has("att_c_proj") || has("mlp_c_proj") {
+        Some(1)
+    } else if has("lm_head") || has("query") || has("key") || has("value") || has("c_fc") {
+        Some(0)
+    } else {
+        None
+    }
+}
+
+/// Generic code that needs the concrete architecture type implements this; [`with_arch`]
+/// calls it with the type named by the config.
+pub trait ArchFn {
+    type Output;
+    fn call<A: Architecture>(self) -> Self::Output;
+}
+
+/// The registry: one line per architecture.
+pub fn with_arch<F: ArchFn>(arch: ArchName, f: F) -> F::Output {
+    match arch {
+        ArchName::Gpt => f.call::<gpt::Gpt>(),
+        ArchName::GptPlus => f.call::<gpt_plus::GptPlus>(),
+        ArchName::Ngpt => f.call::<ngpt::Ngpt>(),
+        ArchName::Angpt => f.call::<angpt::Angpt>(),
+    }
+}
+
+/// Named intermediate activations, collected only when switched on (burn has no forward hooks).
+#[derive(Default)]
+pub struct Probe {
+    enabled: bool,
+    pub records: Vec<(String, Tensor<3>)>,
+}
+
+impl Probe {
+    pub fn off() -> Self {
+        Self::default()
+    }
+    pub fn on() -> Self {
+        Self { enabled: true, records: Vec::new() }
+    }
+    pub fn is_on(&self) -> bool {
+        self.enabled
+    }
+    pub fn record(&mut self, name: impl Into<String>, t: &Tensor<3>) {
+        if self.enabled {
+            self.records.push((name.into(), t.clone()));
+        }
+    }
+    pub fn get(&self, name: &str) -> Option<&Tensor<3>> {
+        self.records.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+}
+
+/// Mean cross-entropy (natural log) of logits [B, T, V] against targets [B, T].
+pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
+    let [b, t, v] = logits.dims();
+    let logp = log_softmax(logits.reshape([b * t, v]), 1);
+    let picked = logp.gather(1, targets.reshape([b * t, 1]));
+    picked.mean().neg()
+}
+
+/// Token ids as a device tensor.
+pub fn tokens(data: &[i64], batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(TensorData::new(data.to_vec(), [batch, seq]), device)
+}
