@@ -11,7 +11,7 @@ use crate::model::{ArchFn, Architecture, Probe, cross_entropy, with_arch};
 use crate::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
 use crate::param::Scaling;
 use anyhow::{Context, Result, bail};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use safetensors::SafeTensors;
@@ -133,7 +133,7 @@ impl ModuleVisitor for Snapshot {
         let p = self.path.join(".");
         let t = param.val();
         let shape = t.dims().to_vec();
-        let data: Vec<f32> = t.clone().inner().into_data().into_vec().unwrap();
+        let data: Vec<f32> = t.clone().inner().into_data().try_into_vec().unwrap();
         let data = if needs_transpose(&p, D) { transpose(&shape, &data) } else { data };
         let shape = if needs_transpose(&p, D) { vec![shape[1], shape[0]] } else { shape };
         self.out.insert(reference_name(&p), Golden { shape, data });
@@ -303,14 +303,14 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     let params: Vec<ParamInfo> = param_table(&model, &scaling);
     let mut probe = Probe::on();
     let logits = model.forward(x.clone(), &mut probe);
-    let logits_v: Vec<f32> = logits.clone().inner().into_data().into_vec().unwrap();
+    let logits_v: Vec<f32> = logits.clone().inner().into_data().try_into_vec().unwrap();
     checks.push(Check { name: "logits".into(), err: max_abs(&logits_v, &io["logits"].data), tol: 1e-4, detail: format!("{:?}", io["logits"].shape) });
     for (name, g) in &acts {
         if name.starts_with("rope_") {
             continue;
         }
         let err = match probe.get(name) {
-            Some(a) => max_abs(&a.clone().inner().into_data().into_vec::<f32>().unwrap(), &g.data),
+            Some(a) => max_abs(&a.clone().inner().into_data().try_into_vec::<f32>().unwrap(), &g.data),
             None => f64::INFINITY,
         };
         checks.push(Check { name: format!("activation {name}"), err, tol: 1e-4, detail: String::new() });
@@ -318,7 +318,7 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     if let (Some(rin), Some(rout)) = (acts.get("rope_in"), acts.get("rope_out")) {
         let s = &rin.shape;
         let tin = Tensor::<4>::from_data(TensorData::new(rin.data.clone(), [s[0], s[1], s[2], s[3]]), &base);
-        let ours: Vec<f32> = rope(tin, cfg.model.rope).into_data().into_vec().unwrap();
+        let ours: Vec<f32> = rope(tin, cfg.model.rope).into_data().try_into_vec().unwrap();
         checks.push(Check { name: "activation rope_out".into(), err: max_abs(&ours, &rout.data), tol: 1e-4, detail: format!("{:?}", cfg.model.rope) });
     }
     let loss = cross_entropy(logits, y.clone());
@@ -382,8 +382,8 @@ fn grads_by_name(grads: &GradientsParams, params: &[ParamInfo]) -> BTreeMap<Stri
     let mut out = BTreeMap::new();
     for p in params {
         let data: Option<Vec<f32>> = match p.shape.len() {
-            1 => grads.get::<1>(p.id).map(|g| g.into_data().into_vec().unwrap()),
-            2 => grads.get::<2>(p.id).map(|g| g.into_data().into_vec().unwrap()),
+            1 => grads.get::<1>(p.id).map(|g| g.into_data().try_into_vec().unwrap()),
+            2 => grads.get::<2>(p.id).map(|g| g.into_data().try_into_vec().unwrap()),
             _ => None,
         };
         let Some(data) = data else { continue };

@@ -9,7 +9,6 @@ use crate::optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use crate::param::Scaling;
 use crate::record::{Metrics, RunDir, Status, Summary, atomic_write};
 use anyhow::{Context, Result};
-use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -90,7 +89,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
 
     let mut metrics = Metrics::default();
     let (mut start, mut wall_before, mut step_times) = (0usize, 0.0f64, Vec::new());
-    if let Some((m, o, state)) = load_checkpoint::<A>(&dir, model.clone(), optim.inner.clone(), &device)? {
+    if let Some((m, o, state)) = load_checkpoint::<A>(&dir, model.clone(), optim.inner.clone())? {
         model = m;
         optim.inner = o;
         start = state.step;
@@ -142,10 +141,9 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             let val = evaluate(&model, data, data.seq_len, &base);
             best_val = Some(best_val.map_or(val, |b| b.min(val)));
             last_val = Some(val);
-            metrics.set_eval(val as f32, &model.diagnostics());
+            metrics.set_eval(val as f32, &eval_diagnostics(&model, data, &base));
             dir.write_metrics(&metrics)?;
-            if opts.quiet && opts.log_every == 0 {
-            } else if opts.quiet {
+            if opts.quiet {
                 eprintln!("{}: step {done}/{steps} train {loss_value:.4} val {val:.4}", cfg.name);
             } else {
                 bar.println(format!("step {done:>6}  train {loss_value:.4}  val {val:.4}"));
@@ -198,6 +196,23 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     };
     dir.write_summary(&summary)?;
     Ok(summary)
+}
+
+/// Diagnostics recorded at eval points: the architecture's own, hidden-state norms after
+/// each block on the first validation batch, and the deviation from the weight constraint.
+pub fn eval_diagnostics<A: Architecture>(model: &A, data: &Dataset, device: &Device) -> Vec<(String, f64)> {
+    use crate::model::diagnostics::{constraint_deviation, hidden_norms};
+    let mut d = model.diagnostics();
+    let valid = model.valid();
+    if let Some(b) = data.val_batches().first() {
+        d.extend(hidden_norms(&valid, tokens(&b.inputs, b.batch, b.seq_len, device)));
+    }
+    if A::CONSTRAINT.is_some() {
+        let (dev, max) = constraint_deviation(&valid);
+        d.push(("constraint_max_dev".into(), dev));
+        d.push(("constraint_max_norm".into(), max));
+    }
+    d
 }
 
 fn progress_bar(steps: usize, quiet: bool) -> ProgressBar {
@@ -272,7 +287,6 @@ fn load_checkpoint<A: Architecture>(
     dir: &RunDir,
     model: A,
     optim: burn::optim::ModuleOptimizer,
-    device: &Device,
 ) -> Result<Option<Restored<A>>> {
     for cand in [dir.checkpoint(), dir.root.join("checkpoint.old")] {
         let state_file = cand.join("state.json");

@@ -127,7 +127,7 @@ impl Block {
             let val = mean_sq.sqrt().recip().into_scalar::<f32>();
             blk.nu = super::layers::replace_value(blk.nu.clone(), |nu| {
                 let dev = nu.device();
-                let mut v: Vec<f32> = nu.into_data().into_vec().unwrap();
+                let mut v: Vec<f32> = nu.into_data().try_into_vec().unwrap();
                 v[i] = val;
                 Tensor::from_data(TensorData::new(v, [NU_NAMES.len()]), &dev)
             });
@@ -242,9 +242,7 @@ impl Architecture for Angpt {
         self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>()
     }
 
-    fn post_step(self) -> Self {
-        self.map(&mut ProjectToSphere::new(Constraint::NormAtMostOne))
-    }
+    const CONSTRAINT: Option<Constraint> = Some(Constraint::NormAtMostOne);
 
     fn final_diagnostics(&self) -> Vec<(String, f64)> {
         self.nu_table()
@@ -272,7 +270,7 @@ impl Angpt {
         let analytic = analytic_nu(d, self.c.n_head);
         let mut rows = Vec::new();
         for (i, b) in self.blocks.iter().enumerate() {
-            let v: Vec<f32> = b.nu.val().inner().into_data().into_vec().unwrap();
+            let v: Vec<f32> = b.nu.val().inner().into_data().try_into_vec().unwrap();
             for (j, name) in NU_NAMES.iter().enumerate() {
                 rows.push((format!("nu_{name}.{i}"), v[j] as f64, analytic[j]));
             }

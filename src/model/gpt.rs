@@ -108,4 +108,17 @@ impl Architecture for Gpt {
         }
         self.logits(h, probe)
     }
+
+    fn final_diagnostics(&self) -> Vec<(String, f64)> {
+        self.attention_conditioning()
+    }
+}
+
+impl Gpt {
+    pub fn attention_conditioning(&self) -> Vec<(String, f64)> {
+        use super::diagnostics::{condition_summary, weight_values};
+        let d = self.wte.weight.dims()[1];
+        let w: Vec<_> = self.blocks.iter().map(|b| (weight_values(&b.query), weight_values(&b.key))).collect();
+        condition_summary(&w, d, self.n_head)
+    }
 }

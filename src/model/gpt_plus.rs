@@ -44,4 +44,8 @@ impl Architecture for GptPlus {
         }
         g.logits(h, probe)
     }
+
+    fn final_diagnostics(&self) -> Vec<(String, f64)> {
+        self.gpt.attention_conditioning()
+    }
 }

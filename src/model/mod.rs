@@ -4,6 +4,7 @@
 //! [`Architecture`], add a variant to `config::ArchName` and one line to [`with_arch`].
 
 pub mod layers;
+pub mod diagnostics;
 pub mod gpt;
 pub mod gpt_plus;
 pub mod ngpt;
@@ -29,10 +30,17 @@ pub trait Architecture: Module + Clone + std::fmt::Debug + Send + 'static {
         default_role(path, rank)
     }
 
-    /// Constraint applied after every optimizer step (and once at init): nGPT projects onto
-    /// the sphere, anGPT clips norms to ≤ 1. Must keep each parameter's id.
+    /// The norm constraint on residual-space weight vectors, if any (nGPT: unit norm,
+    /// anGPT: norm ≤ 1). The default [`post_step`](Self::post_step) applies it.
+    const CONSTRAINT: Option<layers::Constraint> = None;
+
+    /// Applied after every optimizer step (and once at init). Must keep each parameter's id
+    /// so the optimizer's moments stay attached.
     fn post_step(self) -> Self {
-        self
+        match Self::CONSTRAINT {
+            Some(c) => self.map(&mut layers::ProjectToSphere::new(c)),
+            None => self,
+        }
     }
 
     /// Cheap scalar diagnostics recorded at eval points (e.g. mean |α|, mean s_z).

@@ -5,7 +5,7 @@
 //! θ is stored, θ·s_init/s_scale is used.
 
 use super::layers::{
-    Constraint, ProjectToSphere, causal_attention, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
+    Constraint, causal_attention, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};
@@ -162,12 +162,17 @@ impl Architecture for Ngpt {
         self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>()
     }
 
-    fn post_step(self) -> Self {
-        self.map(&mut ProjectToSphere::new(Constraint::UnitNorm))
-    }
+    const CONSTRAINT: Option<Constraint> = Some(Constraint::UnitNorm);
 
     fn diagnostics(&self) -> Vec<(String, f64)> {
         ngpt_diagnostics(&self.blocks, &self.sz, &self.c)
+    }
+
+    fn final_diagnostics(&self) -> Vec<(String, f64)> {
+        use super::diagnostics::{condition_summary, weight_values};
+        let d = self.wte.weight.dims()[1];
+        let w: Vec<_> = self.blocks.iter().map(|b| (weight_values(&b.query), weight_values(&b.key))).collect();
+        condition_summary(&w, d, self.c.n_head)
     }
 }
 

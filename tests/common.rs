@@ -1,0 +1,28 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use normlab::config::RunConfig;
+use std::path::PathBuf;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A model small enough for sub-second steps on 2 cores, on the shipped corpus.
+pub fn tiny(arch: &str, extra: &[&str]) -> RunConfig {
+    let text = format!(
+        "name = \"t\"\narch = \"{arch}\"\nseed = 7\n[model]\nd_model = 32\nn_layer = 2\nn_head = 2\n\
+         [data]\npath = \"{}\"\nseq_len = 32\nbatch_size = 8\n[optim]\nlr = 3e-3\nwarmup_steps = 5\n\
+         [train]\nsteps = 30\neval_every = 10\ncheckpoint_every = 0\n",
+        root().join("data/kjv.txt").display()
+    );
+    let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    RunConfig::from_toml_str(&text, "tiny", &overrides).unwrap()
+}
+
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("normlab-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
