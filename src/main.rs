@@ -36,6 +36,16 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Validation loss of a finished run at longer contexts (length extrapolation).
+    Eval {
+        /// Run directory (holds config.toml and model.safetensors).
+        run_dir: PathBuf,
+        /// Multiples of the training context, e.g. 1x,2x,4x.
+        #[arg(long, default_value = "1x,2x,4x")]
+        context: String,
+    },
+    /// Run a sweep (`normlab sweep lr-transfer.toml`), or plan/submit/merge/status one.
+    Sweep(SweepArgs),
     /// Check the model and optimizer against a golden folder from the PyTorch reference.
     VerifyReference {
         /// Folder with config.json and the safetensors files (e.g. tests/data/reference/gpt-stdrope).
@@ -57,6 +67,229 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         warmup: usize,
     },
+}
+
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepCmd>,
+    #[command(flatten)]
+    run: SweepRunArgs,
+}
+
+#[derive(Subcommand)]
+enum SweepCmd {
+    /// Run (or resume) the sweep locally; the default action.
+    Run(SweepRunArgs),
+    /// Print the expanded plan: one line per run (id, varying values, estimated cost).
+    Plan {
+        file: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job.
+    Submit {
+        file: PathBuf,
+        /// Submit to Slurm (the only scheduler supported).
+        #[arg(long)]
+        slurm: bool,
+        #[arg(long, default_value_t = 2)]
+        array_size: usize,
+        #[arg(long, default_value_t = 1)]
+        cpus_per_task: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only write the sbatch scripts.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Extra sbatch options, after `--` (e.g. -- --time=01:00:00 --partition=cpu).
+        #[arg(last = true)]
+        sbatch: Vec<String>,
+    },
+    /// Build DIR/results.parquet (+ curves.parquet) from every run directory; idempotent.
+    Merge { dir: PathBuf },
+    /// Counts of done / diverged / failed / partial / not started runs.
+    Status {
+        /// A sweep file (to count runs not started) or a sweep output directory.
+        target: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct SweepRunArgs {
+    /// Sweep file; `NAME.toml` is looked up in sweeps/ when the path does not exist.
+    file: Option<PathBuf>,
+    /// Runs at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Threads per run (RAYON_NUM_THREADS of each child).
+    #[arg(long, default_value_t = 1)]
+    threads_per_run: usize,
+    /// Run only shard i of n (0-based), or `auto` inside a Slurm array.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Output directory (default results/sweeps/<name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar; one line per finished run.
+    #[arg(long)]
+    quiet: bool,
+    /// Rerun runs recorded as failed.
+    #[arg(long)]
+    retry_failed: bool,
+    /// Rerun runs recorded as diverged, from scratch.
+    #[arg(long)]
+    restart_diverged: bool,
+    /// Print the plan and exit.
+    #[arg(long)]
+    dry_run: bool,
+    /// Override a key of the sweep file (e.g. --set sweep.seeds=[1,2,3]).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+fn cmd_sweep(args: SweepArgs) -> Result<()> {
+    use normlab::sweep::{default_out, format_plan, merge, plan, runner, slurm, spec::Sweep};
+    let exe = std::env::current_exe()?;
+    match args.action {
+        None => run_sweep(args.run, exe),
+        Some(SweepCmd::Run(a)) => run_sweep(a, exe),
+        Some(SweepCmd::Plan { file, set, jobs }) => {
+            let s = Sweep::load(&file, &set)?;
+            let runs = plan::plan(&s)?;
+            println!("{}: {}", s.name(), s.file.sweep.description.trim());
+            print!("{}", format_plan(&runs, 1, jobs.unwrap_or_else(runner::default_jobs)));
+            Ok(())
+        }
+        Some(SweepCmd::Submit { file, slurm: use_slurm, array_size, cpus_per_task, out, dry_run, set, sbatch }) => {
+            if !use_slurm {
+                bail!("sweep submit: only Slurm is supported; pass --slurm");
+            }
+            let s = Sweep::load(&file, &set)?;
+            plan::plan(&s)?; // validate before submitting anything
+            let out = out.unwrap_or_else(|| default_out(s.name()));
+            let o = slurm::SubmitOptions {
+                sweep_file: normlab::sweep::spec::resolve_path(&file),
+                out,
+                array_size,
+                cpus_per_task,
+                sbatch_args: sbatch,
+                exe,
+                dry_run,
+                sets: set,
+            };
+            slurm::submit(&o)?;
+            Ok(())
+        }
+        Some(SweepCmd::Merge { dir }) => {
+            let df = merge::merge(&dir)?;
+            println!("merged {} runs → {}", df.height(), merge::results_path(&dir).display());
+            Ok(())
+        }
+        Some(SweepCmd::Status { target, out }) => {
+            let (dir, planned) = if target.is_dir() {
+                (target, None)
+            } else {
+                let s = Sweep::load(&target, &[])?;
+                let n = plan::plan(&s)?.len();
+                (out.unwrap_or_else(|| default_out(s.name())), Some(n))
+            };
+            for (k, v) in merge::status_counts(&dir, planned) {
+                println!("{k:>12}: {v}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
+    use normlab::sweep::{default_out, format_plan, merge, plan, runner, spec::Sweep};
+    let Some(file) = a.file else { bail!("sweep: expected a sweep file (e.g. `normlab sweep lr-transfer.toml`)") };
+    let s = Sweep::load(&file, &a.set)?;
+    let all = plan::plan(&s)?;
+    let runs = match &a.shard {
+        Some(spec) => {
+            let (i, n) = plan::parse_shard(spec)?;
+            plan::shard(&all, i, n)
+        }
+        None => all.clone(),
+    };
+    let jobs = a.jobs.unwrap_or_else(runner::default_jobs);
+    if a.dry_run {
+        print!("{}", format_plan(&runs, a.threads_per_run, jobs));
+        return Ok(());
+    }
+    let out = a.out.unwrap_or_else(|| default_out(s.name()));
+    std::fs::create_dir_all(&out)?;
+    normlab::record::atomic_write(&out.join("sweep.toml"), toml::to_string(&s.file)?.as_bytes())?;
+    eprintln!("{}: {} runs ({} in this shard), {} jobs × {} thread(s) → {}", s.name(), all.len(), runs.len(), jobs, a.threads_per_run, out.display());
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    let o = runner::RunnerOptions {
+        out: out.clone(),
+        jobs,
+        threads_per_run: a.threads_per_run,
+        quiet: a.quiet,
+        retry_failed: a.retry_failed,
+        restart_diverged: a.restart_diverged,
+        exe,
+    };
+    let r = runner::execute(&runs, &o, stop)?;
+    let busy = if r.wall_s > 0.0 { r.cpu_s / (r.wall_s * (jobs * a.threads_per_run) as f64) } else { 0.0 };
+    println!(
+        "{}: {} done, {} diverged, {} failed, {} interrupted, {} already finished; wall {:.1} s, children CPU {:.1} s ({:.0}% of {} cores busy)",
+        s.name(),
+        r.done,
+        r.diverged,
+        r.failed,
+        r.interrupted,
+        r.skipped,
+        r.wall_s,
+        r.cpu_s,
+        100.0 * busy,
+        jobs * a.threads_per_run
+    );
+    if a.shard.is_none() {
+        let df = merge::merge(&out)?;
+        print_best_lr(&df)?;
+    }
+    if r.interrupted > 0 {
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+/// Best LR per group of the varying keys other than LR and seed.
+fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
+    use normlab::analysis::{lr_points, transfer::lr_optimum};
+    if df.column("cfg.optim.lr").is_err() {
+        return Ok(());
+    }
+    let candidates = ["cfg.arch", "cfg.param", "cfg.model.d_model", "cfg.model.n_layer", "cfg.train.steps", "cfg.data.seq_len"];
+    let keys: Vec<String> = candidates
+        .iter()
+        .filter(|k| df.column(k).map(|c| c.n_unique().unwrap_or(1) > 1).unwrap_or(false) || **k == "cfg.arch")
+        .map(|k| k.to_string())
+        .collect();
+    let groups = lr_points(df, &keys)?;
+    println!("\nbest learning rate per group (parabola fit in log LR; * = at the grid edge)");
+    println!("{}  {:>10} {:>10} {:>5}", keys.iter().map(|k| format!("{:>14}", k.trim_start_matches("cfg."))).collect::<String>(), "eta*", "loss", "n");
+    for (k, pts) in groups {
+        let cells: String = k.iter().map(|v| format!("{v:>14}")).collect();
+        match lr_optimum(&pts) {
+            Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge { "*" } else { " " }, o.loss_star, o.points),
+            None => println!("{cells}  {:>10} {:>10} {:>5}", "all diverged", "", pts.len()),
+        }
+    }
+    Ok(())
 }
 
 fn main() {
@@ -111,12 +344,21 @@ fn run() -> Result<()> {
                 Status::Failed => bail!("run failed"),
             }
         }
+        Cmd::Eval { run_dir, context } => {
+            let mult = normlab::eval::parse_multiples(&context)?;
+            let rows = normlab::eval::eval_contexts(&normlab::record::RunDir::new(&run_dir), &mult)?;
+            println!("{:>8} {:>8} {:>10}", "context", "seq_len", "val_loss");
+            for r in rows {
+                println!("{:>7}x {:>8} {:>10.4}", r.multiple, r.seq_len, r.val_loss);
+            }
+        }
         Cmd::VerifyReference { dir } => {
             let checks = normlab::reference::verify(&dir).with_context(|| format!("verify-reference {}", dir.display()))?;
             if !normlab::reference::print_report(&checks) {
                 std::process::exit(1);
             }
         }
+        Cmd::Sweep(args) => cmd_sweep(args)?,
         Cmd::Bench { arch, set, vocab, steps, warmup } => {
             let results = normlab::bench::run(&arch, &set, vocab, steps, warmup, 5)?;
             print_bench(&results);

@@ -103,6 +103,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     }
 
     let steps = cfg.train.steps;
+    eprintln!("{}: starting at step {start}/{steps}", cfg.name);
     let tokens_per_step = (data.batch_size * data.seq_len) as u64;
     let bar = progress_bar(steps, opts.quiet);
     bar.set_position(start as u64);

@@ -1,0 +1,163 @@
+//! `normlab sweep merge DIR`: one Parquet table of every run under `DIR/runs/` (config
+//! columns + final metrics + status), plus the long-format curves. Idempotent: the same run
+//! directories always give the same files.
+
+use crate::record::{Metrics, RunDir, read_parquet, write_parquet};
+use anyhow::Result;
+use polars::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn results_path(out: &Path) -> PathBuf {
+    out.join("results.parquet")
+}
+
+pub fn curves_path(out: &Path) -> PathBuf {
+    out.join("curves.parquet")
+}
+
+/// Every run directory (has a config.toml), sorted by id.
+pub fn run_dirs(out: &Path) -> Vec<(String, RunDir)> {
+    let mut v: Vec<(String, RunDir)> = std::fs::read_dir(out.join("runs"))
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter(|e| e.path().join("config.toml").exists())
+                .map(|e| (e.file_name().to_string_lossy().to_string(), RunDir::new(e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn flatten(t: &toml::Table, prefix: &str, out: &mut BTreeMap<String, toml::Value>) {
+    for (k, v) in t {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(inner) => flatten(inner, &key, out),
+            other => {
+                out.insert(key, other.clone());
+            }
+        }
+    }
+}
+
+enum Col {
+    Num(Vec<Option<f64>>),
+    Str(Vec<Option<String>>),
+}
+
+/// Build `results.parquet` and `curves.parquet`; returns the results frame.
+pub fn merge(out: &Path) -> Result<DataFrame> {
+    let runs = run_dirs(out);
+    let n = runs.len();
+    let mut cols: BTreeMap<String, Col> = BTreeMap::new();
+    let put = |cols: &mut BTreeMap<String, Col>, row: usize, key: String, v: toml::Value| {
+        let num = v.as_float().or(v.as_integer().map(|i| i as f64)).or(v.as_bool().map(|b| b as u8 as f64));
+        let entry = cols.entry(key).or_insert_with(|| if num.is_some() { Col::Num(vec![None; n]) } else { Col::Str(vec![None; n]) });
+        match (entry, num) {
+            (Col::Num(c), Some(x)) => c[row] = Some(x),
+            (Col::Str(c), _) => c[row] = Some(v.as_str().map(|s| s.to_string()).unwrap_or_else(|| v.to_string())),
+            (e @ Col::Num(_), None) => {
+                // A column that mixes numbers and text becomes text.
+                let Col::Num(c) = e else { unreachable!() };
+                let mut s: Vec<Option<String>> = c.iter().map(|x| x.map(|x| x.to_string())).collect();
+                s[row] = Some(v.as_str().map(|s| s.to_string()).unwrap_or_else(|| v.to_string()));
+                *e = Col::Str(s);
+            }
+        }
+    };
+    let mut ids = Vec::with_capacity(n);
+    let mut statuses = Vec::with_capacity(n);
+    let (mut c_run, mut c_step, mut c_tok, mut c_train, mut c_val) = (vec![], vec![], vec![], vec![], vec![]);
+    for (row, (id, dir)) in runs.iter().enumerate() {
+        ids.push(id.clone());
+        if let Ok(text) = std::fs::read_to_string(dir.config())
+            && let Ok(t) = toml::from_str::<toml::Table>(&text)
+        {
+            let mut flat = BTreeMap::new();
+            flatten(&t, "", &mut flat);
+            for (k, v) in flat {
+                put(&mut cols, row, format!("cfg.{k}"), v);
+            }
+        }
+        match dir.read_summary() {
+            Some(s) => {
+                statuses.push(format!("{:?}", s.status).to_lowercase());
+                let json = serde_json::to_value(&s)?;
+                for (k, v) in json.as_object().unwrap() {
+                    if k == "status" || k == "final_diagnostics" {
+                        continue;
+                    }
+                    let tv = match v {
+                        serde_json::Value::Number(x) => toml::Value::Float(x.as_f64().unwrap_or(f64::NAN)),
+                        serde_json::Value::Bool(b) => toml::Value::Boolean(*b),
+                        serde_json::Value::String(s) => toml::Value::String(s.clone()),
+                        _ => continue,
+                    };
+                    put(&mut cols, row, k.clone(), tv);
+                }
+                for (k, v) in &s.final_diagnostics {
+                    put(&mut cols, row, format!("diag.{k}"), toml::Value::Float(*v));
+                }
+            }
+            None => statuses.push(if dir.checkpoint().exists() { "partial".into() } else { "pending".into() }),
+        }
+        if dir.metrics().exists()
+            && let Ok(m) = Metrics::read(&dir.metrics())
+        {
+            for i in 0..m.len() {
+                c_run.push(id.clone());
+                c_step.push(m.step[i]);
+                c_tok.push(m.tokens[i]);
+                c_train.push(m.train_loss[i]);
+                c_val.push(m.val_loss[i]);
+            }
+        }
+    }
+    let mut columns = vec![Column::new("run_id".into(), &ids), Column::new("status".into(), &statuses)];
+    for (k, c) in cols {
+        columns.push(match c {
+            Col::Num(v) => Column::new(k.into(), v),
+            Col::Str(v) => Column::new(k.into(), v),
+        });
+    }
+    let mut df = DataFrame::new(n, columns)?;
+    std::fs::create_dir_all(out)?;
+    write_parquet(&results_path(out), &mut df)?;
+    let m = c_run.len();
+    let mut curves = DataFrame::new(
+        m,
+        vec![
+            Column::new("run_id".into(), c_run),
+            Column::new("step".into(), c_step),
+            Column::new("tokens".into(), c_tok),
+            Column::new("train_loss".into(), c_train),
+            Column::new("val_loss".into(), c_val),
+        ],
+    )?;
+    write_parquet(&curves_path(out), &mut curves)?;
+    Ok(df)
+}
+
+/// Counts by status, for `normlab sweep status`.
+pub fn status_counts(out: &Path, planned: Option<usize>) -> BTreeMap<String, usize> {
+    let mut c = BTreeMap::new();
+    let runs = run_dirs(out);
+    for (_, dir) in &runs {
+        let s = match dir.read_summary() {
+            Some(s) => format!("{:?}", s.status).to_lowercase(),
+            None if dir.checkpoint().exists() => "partial".into(),
+            None => "started".into(),
+        };
+        *c.entry(s).or_insert(0) += 1;
+    }
+    if let Some(p) = planned {
+        c.insert("not started".into(), p.saturating_sub(runs.len()));
+    }
+    c
+}
+
+pub fn read_results(out: &Path) -> Result<DataFrame> {
+    read_parquet(&results_path(out))
+}

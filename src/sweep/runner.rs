@@ -1,0 +1,198 @@
+//! Local runner: executes planned runs as child processes (`normlab train`), N at a time,
+//! each with its own thread budget (RAYON_NUM_THREADS), so runs never share rayon's global
+//! pool. Finished runs are skipped, unfinished ones resume from their checkpoint, failures
+//! are recorded with their message, and children die with the runner (PR_SET_PDEATHSIG).
+
+use super::plan::PlannedRun;
+use crate::record::{RunDir, Status, Summary, atomic_write};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct RunnerOptions {
+    /// Sweep output directory; runs go to `<out>/runs/<id>/`.
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub threads_per_run: usize,
+    pub quiet: bool,
+    pub retry_failed: bool,
+    pub restart_diverged: bool,
+    /// The `normlab` binary to run children with.
+    pub exe: PathBuf,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub done: usize,
+    pub diverged: usize,
+    pub failed: usize,
+    pub interrupted: usize,
+    pub skipped: usize,
+    /// Wall seconds of the whole local execution.
+    pub wall_s: f64,
+    /// Sum of the children's CPU seconds (user + sys), from getrusage.
+    pub cpu_s: f64,
+}
+
+pub fn run_dir(out: &Path, id: &str) -> RunDir {
+    RunDir::new(out.join("runs").join(id))
+}
+
+/// What to do with a run given what its directory holds.
+pub fn needs_run(dir: &RunDir, o: &RunnerOptions) -> bool {
+    match dir.read_summary().map(|s| s.status) {
+        Some(Status::Done) => false,
+        Some(Status::Diverged) => o.restart_diverged,
+        Some(Status::Failed) => o.retry_failed,
+        Some(Status::Interrupted) | None => true,
+    }
+}
+
+/// Default parallelism: one single-threaded run per core (tiny models barely use a 2nd thread).
+pub fn default_jobs() -> usize {
+    std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    let mut todo = Vec::new();
+    for r in runs {
+        let dir = run_dir(&o.out, &r.id);
+        if needs_run(&dir, o) {
+            if o.restart_diverged && dir.read_summary().is_some_and(|s| s.status == Status::Diverged) {
+                let _ = std::fs::remove_dir_all(&dir.root);
+            }
+            if o.retry_failed && dir.read_summary().is_some_and(|s| s.status == Status::Failed) {
+                let _ = std::fs::remove_file(dir.summary());
+            }
+            todo.push(r);
+        } else {
+            outcome.skipped += 1;
+        }
+    }
+    let bar = if o.quiet { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
+    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg} (eta {eta})").unwrap().progress_chars("=> "));
+    let t0 = Instant::now();
+    let mut running: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
+    let mut queue = todo.into_iter();
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        while !stopping && running.len() < o.jobs.max(1) {
+            let Some(r) = queue.next() else { break };
+            running.push((spawn(r, o)?, r, Instant::now()));
+        }
+        if running.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if stopping {
+            for (c, _, _) in &running {
+                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            }
+        }
+        let mut i = 0;
+        while i < running.len() {
+            if let Some(status) = running[i].0.try_wait()? {
+                let (_, r, started) = running.remove(i);
+                let dir = run_dir(&o.out, &r.id);
+                let summary = match dir.read_summary() {
+                    Some(s) => s,
+                    None => record_failure(&dir, r, status.code(), started.elapsed().as_secs_f64())?,
+                };
+                match summary.status {
+                    Status::Done => outcome.done += 1,
+                    Status::Diverged => outcome.diverged += 1,
+                    Status::Failed => outcome.failed += 1,
+                    Status::Interrupted => outcome.interrupted += 1,
+                }
+                if o.quiet {
+                    eprintln!("{} {:?} val {:?}", r.id, summary.status, summary.final_val_loss);
+                }
+                bar.inc(1);
+            } else {
+                i += 1;
+            }
+        }
+        bar.set_message(format!(
+            "· {} running, {} done, {} diverged, {} failed",
+            running.len(),
+            outcome.done,
+            outcome.diverged,
+            outcome.failed
+        ));
+    }
+    bar.finish_and_clear();
+    outcome.wall_s = t0.elapsed().as_secs_f64();
+    outcome.cpu_s = children_cpu_seconds();
+    Ok(outcome)
+}
+
+fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
+    let dir = run_dir(&o.out, &r.id);
+    std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
+    atomic_write(&dir.config(), r.cfg.to_toml().as_bytes())?;
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.root.join("train.log"))?;
+    let mut cmd = Command::new(&o.exe);
+    cmd.arg("train")
+        .arg(dir.config())
+        .arg("--out")
+        .arg(&dir.root)
+        .arg("--quiet")
+        .env("RAYON_NUM_THREADS", o.threads_per_run.max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // The child dies with the runner (kill -9 of the sweep leaves no orphan training on).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn().with_context(|| format!("starting {}", o.exe.display()))
+}
+
+/// A child that ended without a summary: record it as failed with the tail of its log.
+fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) -> Result<Summary> {
+    let log = std::fs::read_to_string(dir.root.join("train.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+    let msg = format!("exit code {:?}: {}", code, tail.into_iter().rev().collect::<Vec<_>>().join(" | "));
+    let s = Summary {
+        status: Status::Failed,
+        final_val_loss: None,
+        best_val_loss: None,
+        final_train_loss: None,
+        steps: 0,
+        tokens: 0,
+        tokens_per_s: 0.0,
+        step_time_s: 0.0,
+        wall_s,
+        diverged: false,
+        diverged_at: None,
+        seed: r.cfg.seed,
+        n_params: 0,
+        normlab_version: env!("CARGO_PKG_VERSION").into(),
+        backend: "flex".into(),
+        threads: 0,
+        final_diagnostics: Default::default(),
+        error: Some(msg),
+    };
+    dir.write_summary(&s)?;
+    Ok(s)
+}
+
+fn children_cpu_seconds() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
