@@ -113,6 +113,8 @@ enum SweepCmd {
     },
     /// Build DIR/results.parquet (+ curves.parquet) from every run directory; idempotent.
     Merge { dir: PathBuf },
+    /// Compare two merged sweep directories: same run ids, same statuses, same final losses.
+    Diff { a: PathBuf, b: PathBuf },
     /// Counts of done / diverged / failed / partial / not started runs.
     Status {
         /// A sweep file (to count runs not started) or a sweep output directory.
@@ -191,6 +193,28 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
         Some(SweepCmd::Merge { dir }) => {
             let df = merge::merge(&dir)?;
             println!("merged {} runs → {}", df.height(), merge::results_path(&dir).display());
+            Ok(())
+        }
+        Some(SweepCmd::Diff { a, b }) => {
+            let (ra, rb) = (merge::final_losses(&a)?, merge::final_losses(&b)?);
+            let mut bad = 0;
+            for (id, la) in &ra {
+                match rb.get(id) {
+                    Some(lb) if lb == la => {}
+                    other => {
+                        bad += 1;
+                        println!("{id}: {la:?} vs {other:?}");
+                    }
+                }
+            }
+            for id in rb.keys().filter(|id| !ra.contains_key(*id)) {
+                bad += 1;
+                println!("{id}: only in {}", b.display());
+            }
+            if bad > 0 {
+                bail!("{bad} of {} runs differ between {} and {}", ra.len().max(rb.len()), a.display(), b.display());
+            }
+            println!("identical: {} runs, same ids, statuses and final losses", ra.len());
             Ok(())
         }
         Some(SweepCmd::Status { target, out }) => {

@@ -83,24 +83,32 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let base = opts.backend.device()?;
     let device = base.clone().autodiff();
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
-    let params: Vec<ParamInfo> = param_table(&model, &scaling);
-    let mut optim = Optimizer::new(&params, &cfg.optim);
-    let floor = min_lr_frac(cfg, &scaling);
-
     let mut metrics = Metrics::default();
     let (mut start, mut wall_before, mut step_times) = (0usize, 0.0f64, Vec::new());
-    if let Some((m, o, state)) = load_checkpoint::<A>(&dir, model.clone(), optim.inner.clone())? {
-        model = m;
-        optim.inner = o;
+    let checkpoint = find_checkpoint(&dir)?;
+    if let Some((path, state)) = &checkpoint {
+        // Restored parameters keep their saved ids, so the optimizer (keyed by id) is built after.
+        model = model
+            .try_load_file(path.join("model.bpk"))
+            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.join("model.bpk").display()))?;
         start = state.step;
         wall_before = state.wall_s;
-        step_times = state.step_times;
+        step_times = state.step_times.clone();
         if dir.metrics().exists() {
             metrics = Metrics::read(&dir.metrics())?;
             let keep = metrics.step.iter().take_while(|&&s| (s as usize) < start).count();
             metrics.truncate(keep);
         }
     }
+    let params: Vec<ParamInfo> = param_table(&model, &scaling);
+    let mut optim = Optimizer::new(&params, &cfg.optim);
+    if let Some((path, _)) = &checkpoint {
+        optim.inner = optim
+            .inner
+            .load(path.join("optim.bpk"))
+            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.join("optim.bpk").display()))?;
+    }
+    let floor = min_lr_frac(cfg, &scaling);
 
     let steps = cfg.train.steps;
     eprintln!("{}: starting at step {start}/{steps}", cfg.name);
@@ -281,27 +289,13 @@ fn sync_dir(path: &std::path::Path) {
     }
 }
 
-type Restored<A> = (A, burn::optim::ModuleOptimizer, CheckpointState);
-
 /// The newest complete checkpoint (`checkpoint/`, else `checkpoint.old/` if a swap was cut short).
-fn load_checkpoint<A: Architecture>(
-    dir: &RunDir,
-    model: A,
-    optim: burn::optim::ModuleOptimizer,
-) -> Result<Option<Restored<A>>> {
+fn find_checkpoint(dir: &RunDir) -> Result<Option<(PathBuf, CheckpointState)>> {
     for cand in [dir.checkpoint(), dir.root.join("checkpoint.old")] {
         let state_file = cand.join("state.json");
         let Ok(text) = std::fs::read_to_string(&state_file) else { continue };
         let state: CheckpointState = serde_json::from_str(&text).with_context(|| format!("reading {}", state_file.display()))?;
-        let model = model
-            .clone()
-            .try_load_file(cand.join("model.bpk"))
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", cand.join("model.bpk").display()))?;
-        let optim = optim
-            .clone()
-            .load(cand.join("optim.bpk"))
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", cand.join("optim.bpk").display()))?;
-        return Ok(Some((model, optim, state)));
+        return Ok(Some((cand, state)));
     }
     Ok(None)
 }

@@ -161,3 +161,19 @@ pub fn status_counts(out: &Path, planned: Option<usize>) -> BTreeMap<String, usi
 pub fn read_results(out: &Path) -> Result<DataFrame> {
     read_parquet(&results_path(out))
 }
+
+/// (status, final val loss bits) per run id, read from the merged table.
+pub fn final_losses(out: &Path) -> Result<BTreeMap<String, (String, Option<u64>)>> {
+    let df = read_results(out)?;
+    let ids = df.column("run_id")?.str()?.clone();
+    let st = df.column("status")?.str()?.clone();
+    let loss = match df.column("final_val_loss") {
+        Ok(c) => c.cast(&DataType::Float64)?.f64()?.clone(),
+        Err(_) => Float64Chunked::full_null("final_val_loss".into(), df.height()),
+    };
+    Ok((0..df.height())
+        .map(|i| {
+            (ids.get(i).unwrap_or("").to_string(), (st.get(i).unwrap_or("").to_string(), loss.get(i).map(f64::to_bits)))
+        })
+        .collect())
+}

@@ -1,0 +1,199 @@
+//! The sweep engine through the real CLI: expansion, bad files, divergence as a data point,
+//! SIGKILL in the middle of a run followed by an exact resume, sharding.
+
+mod common;
+use normlab::record::{Metrics, RunDir, Status};
+use normlab::sweep::{merge, plan, spec::Sweep};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_normlab"))
+}
+
+fn normlab(args: &[&str]) -> std::process::Output {
+    Command::new(exe()).args(args).current_dir(common::root()).output().unwrap()
+}
+
+fn write_sweep(tag: &str, body: &str) -> PathBuf {
+    let p = common::tmpdir(tag).join("s.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+const TINY_BASE: &str = "[base]\narch = \"gpt\"\nmodel = { d_model = 32, n_layer = 2, n_head = 2 }\n\
+    data = { path = \"data/kjv.txt\", seq_len = 32, batch_size = 8 }\n\
+    optim = { warmup_steps = 10 }\ntrain = { steps = 60, eval_every = 20, checkpoint_every = 20 }\n";
+
+#[test]
+fn grid_zip_seeds_and_when_expand_as_documented() {
+    let p = write_sweep(
+        "expand",
+        &format!(
+            "[sweep]\nname = \"x\"\nseeds = [1, 2]\n{TINY_BASE}[grid]\narch = [\"gpt\", \"ngpt\"]\n\
+             optim.lr = {{ log = [1e-4, 1e-2], n = 3 }}\n[[zip]]\nmodel.d_model = [32, 64]\nmodel.n_head = [2, 4]\n\
+             [[when]]\nmatch = {{ arch = \"ngpt\" }}\nset = {{ optim.weight_decay = 0.0, optim.warmup_steps = 0 }}\n"
+        ),
+    );
+    let s = Sweep::load(&p, &[]).unwrap();
+    let runs = plan::plan(&s).unwrap();
+    assert_eq!(runs.len(), 2 * 3 * 2 * 2);
+    let lrs: Vec<f64> = runs.iter().map(|r| r.cfg.optim.lr).collect();
+    assert!(lrs.contains(&1e-4) && lrs.contains(&1e-3) && lrs.contains(&1e-2), "{lrs:?}");
+    for r in &runs {
+        assert_eq!(r.cfg.model.d_model / r.cfg.model.n_head, 16, "zip keeps d_head");
+        let ngpt = r.cfg.arch == normlab::config::ArchName::Ngpt;
+        assert_eq!(r.cfg.optim.weight_decay == 0.0, ngpt);
+        assert_eq!(r.cfg.optim.warmup_steps == 0, ngpt);
+    }
+    // Run ids are content hashes: same point → same id, regardless of the sweep's name.
+    let p2 = write_sweep("expand2", &std::fs::read_to_string(&p).unwrap().replace("name = \"x\"", "name = \"y\""));
+    let ids2: Vec<String> = plan::plan(&Sweep::load(&p2, &[]).unwrap()).unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(runs.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids2);
+    // Shards partition the plan.
+    let mut all: Vec<String> = (0..3).flat_map(|i| plan::shard(&runs, i, 3)).map(|r| r.id).collect();
+    all.sort();
+    let mut want: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+    want.sort();
+    assert_eq!(all, want);
+}
+
+#[test]
+fn bad_sweep_files_give_located_errors() {
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("unknown", "[sweep]\nname = \"x\"\ncolour = 1\n", &["s.toml", "colour", "unknown field"]),
+        ("empty", "[sweep]\nname = \"x\"\n[base]\narch = \"gpt\"\n[grid]\noptim.lr = []\n", &["s.toml", "grid.optim.lr", "empty axis"]),
+        (
+            "zip",
+            "[sweep]\nname = \"x\"\n[base]\narch = \"gpt\"\n[[zip]]\nmodel.d_model = [32, 64]\nmodel.n_head = [2]\n",
+            &["s.toml", "zip", "equal lengths", "model.d_model has 2", "model.n_head has 1"],
+        ),
+        ("badrun", "[sweep]\nname = \"x\"\n[base]\narch = \"gpt\"\n[grid]\nmodel.n_head = [3]\n", &["s.toml", "model.n_head=3", "divide d_model"]),
+    ];
+    for (tag, body, needles) in cases {
+        let p = write_sweep(tag, body);
+        let out = normlab(&["sweep", "plan", p.to_str().unwrap()]);
+        assert!(!out.status.success(), "{tag} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for n in needles {
+            assert!(err.contains(n), "{tag}: `{n}` missing from: {err}");
+        }
+    }
+    let out = normlab(&["sweep", "sweeps/smoke.toml", "--shard", "3/2", "--dry-run"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--shard 3/2") && err.contains("out of range"), "{err}");
+    let out = Command::new(exe()).args(["sweep", "sweeps/smoke.toml", "--shard", "auto", "--dry-run"]).env_remove("SLURM_ARRAY_TASK_ID").current_dir(common::root()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SLURM_ARRAY_TASK_ID"));
+}
+
+#[test]
+fn absurd_lr_run_is_recorded_as_diverged_and_the_sweep_finishes() {
+    let p = write_sweep(
+        "diverge",
+        &format!("[sweep]\nname = \"d\"\n{TINY_BASE}[grid]\noptim.lr = [3e-3, 1e3]\n[[when]]\nmatch = {{ optim.lr = 1e3 }}\nset = {{ optim.grad_clip = 0.0, optim.warmup_steps = 0, train.diverge_loss = 6.0 }}\n"),
+    );
+    let out_dir = p.parent().unwrap().join("out");
+    let out = normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let df = merge::read_results(&out_dir).unwrap();
+    let status: Vec<&str> = df.column("status").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(status.iter().filter(|s| **s == "done").count(), 1, "{status:?}");
+    assert_eq!(status.iter().filter(|s| **s == "diverged").count(), 1, "{status:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 done, 1 diverged"), "{stdout}");
+}
+
+fn wait_for(cond: impl Fn() -> bool, secs: u64) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn final_losses(out: &Path) -> Vec<(String, f64)> {
+    merge::run_dirs(out).into_iter().map(|(id, d)| (id, d.read_summary().unwrap().final_val_loss.unwrap())).collect()
+}
+
+/// SIGKILL the sweep in the middle of a run, rerun it: every run completes, none restarts
+/// from scratch, no file is corrupt, and the resumed curve equals an uninterrupted one.
+#[test]
+fn sigkill_mid_run_then_rerun_resumes_exactly() {
+    let body = format!(
+        "[sweep]\nname = \"k\"\n{}[grid]\noptim.lr = [2e-3, 4e-3]\n",
+        TINY_BASE.replace("steps = 60, eval_every = 20, checkpoint_every = 20", "steps = 600, eval_every = 100, checkpoint_every = 50")
+    );
+    let p = write_sweep("kill", &body);
+    let out_dir = p.parent().unwrap().join("out");
+    let mut child = Command::new(exe())
+        .args(["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--jobs", "1", "--quiet"])
+        .current_dir(common::root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once the first run has a checkpoint but has not finished.
+    let first_has_ckpt = || merge::run_dirs(&out_dir).iter().any(|(_, d)| d.checkpoint().join("state.json").exists() && d.read_summary().is_none());
+    assert!(wait_for(first_has_ckpt, 120), "no checkpoint appeared");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // the training child dies with its parent (PDEATHSIG)
+    let interrupted: Vec<(String, RunDir)> = merge::run_dirs(&out_dir).into_iter().filter(|(_, d)| d.read_summary().is_none()).collect();
+    assert!(!interrupted.is_empty());
+
+    let out = normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--jobs", "1", "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs = merge::run_dirs(&out_dir);
+    assert_eq!(runs.len(), 2);
+    for (id, d) in &runs {
+        assert_eq!(d.read_summary().unwrap().status, Status::Done, "{id}");
+        let m = Metrics::read(&d.metrics()).expect("metrics.parquet readable");
+        assert_eq!(m.len(), 600, "{id}: one row per step");
+        assert!(m.step.iter().enumerate().all(|(i, s)| *s as usize == i), "{id}: steps in order, none repeated");
+        let log = std::fs::read_to_string(d.root.join("train.log")).unwrap();
+        assert!(log.matches("starting at step 0/").count() == 1, "{id} was run twice from scratch:\n{log}");
+    }
+    let (rid, rdir) = &interrupted[0];
+    let log = std::fs::read_to_string(rdir.root.join("train.log")).unwrap();
+    assert!(log.lines().any(|l| l.contains("starting at step") && !l.contains("starting at step 0/")), "{rid} did not resume:\n{log}");
+
+    // The same run uninterrupted, in a fresh directory.
+    let fresh = common::tmpdir("kill-fresh");
+    let o = Command::new(exe())
+        .args(["train", rdir.config().to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--quiet"])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let a = Metrics::read(&rdir.metrics()).unwrap();
+    let b = Metrics::read(&fresh.join("metrics.parquet")).unwrap();
+    let bits = |m: &Metrics| m.train_loss.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a), bits(&b), "resumed loss curve differs from the uninterrupted one");
+    let resumed = rdir.read_summary().unwrap().final_val_loss.unwrap();
+    let straight = RunDir::new(&fresh).read_summary().unwrap().final_val_loss.unwrap();
+    assert_eq!(resumed, straight);
+    // Merge is idempotent.
+    let m1 = merge::merge(&out_dir).unwrap();
+    let m2 = merge::merge(&out_dir).unwrap();
+    assert!(m1.equals_missing(&m2));
+    assert_eq!(final_losses(&out_dir).len(), 2);
+}
+
+#[test]
+fn shards_together_equal_one_local_run() {
+    let p = write_sweep("shards", &format!("[sweep]\nname = \"s\"\n{TINY_BASE}[grid]\noptim.lr = [1e-3, 2e-3, 4e-3]\n"));
+    let dir = p.parent().unwrap();
+    let (a, b) = (dir.join("sharded"), dir.join("local"));
+    for i in 0..2 {
+        let o = normlab(&["sweep", p.to_str().unwrap(), "--out", a.to_str().unwrap(), "--shard", &format!("{i}/2"), "--quiet"]);
+        assert!(o.status.success());
+    }
+    let o = normlab(&["sweep", p.to_str().unwrap(), "--out", b.to_str().unwrap(), "--jobs", "1", "--quiet"]);
+    assert!(o.status.success());
+    assert_eq!(final_losses(&a), final_losses(&b));
+}
