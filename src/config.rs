@@ -216,21 +216,47 @@ impl Default for TrainConfig {
     }
 }
 
-/// The base shape a parameterization scales from (`[param]` section).
+/// The parameterization and the base shape it scales from: `param = "mup"`, or a table
+/// `[param] name = "nugpt", base_width = 64, base_depth = 4, base_steps = 500`.
+/// (In sweeps vary `param.name`, so the base shape of the base experiment is kept.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct BaseShape {
+pub struct ParamConfig {
+    pub name: ParamName,
+    /// d_model of the base (proxy) model: m_width = d_model / base_width.
     pub base_width: usize,
+    /// n_layer of the base model: m_depth = n_layer / base_depth.
     pub base_depth: usize,
+    /// Steps of the base run: m_data = steps / base_steps.
     pub base_steps: usize,
-    /// μP readout form: "multiplier" (mup package: forward ×1/m) or "init" (TP-V: init ∝ 1/fan_in², LR/m).
+    /// Heads of the base model; unset = same head dimension as this run (widening by heads).
+    pub base_heads: Option<usize>,
+    /// μP readout form: "multiplier" (mup package: forward ×1/m) or "init" (TP-V: init ∝ 1/m, LR/m).
     pub mup_readout: String,
 }
 
-impl Default for BaseShape {
+impl Default for ParamConfig {
     fn default() -> Self {
-        Self { base_width: 64, base_depth: 4, base_steps: 500, mup_readout: "multiplier".into() }
+        Self { name: ParamName::Sp, base_width: 64, base_depth: 4, base_steps: 500, base_heads: None, mup_readout: "multiplier".into() }
     }
+}
+
+fn param_config<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ParamConfig, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = ParamConfig;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a parameterization name (\"sp\", \"mup\", \"nugpt\", \"completep\", \"depth_mup\") or a [param] table")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<ParamConfig, E> {
+            let name = ParamName::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
+            Ok(ParamConfig { name, ..Default::default() })
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, m: M) -> std::result::Result<ParamConfig, M::Error> {
+            ParamConfig::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A fully specified training run.
@@ -241,8 +267,8 @@ pub struct RunConfig {
     #[serde(default = "default_name")]
     pub name: String,
     pub arch: ArchName,
-    #[serde(default)]
-    pub param: ParamName,
+    #[serde(default, deserialize_with = "param_config")]
+    pub param: ParamConfig,
     #[serde(default = "default_seed")]
     pub seed: u64,
     #[serde(default)]
@@ -253,8 +279,6 @@ pub struct RunConfig {
     pub optim: OptimConfig,
     #[serde(default)]
     pub train: TrainConfig,
-    #[serde(default, rename = "param_base")]
-    pub base: BaseShape,
 }
 
 fn default_name() -> String {
@@ -328,6 +352,13 @@ impl RunConfig {
         }
         if !(0.0..=1.0).contains(&o.min_lr_frac) {
             return err("optim.min_lr_frac", format!("expected a fraction in [0, 1], got {}", o.min_lr_frac));
+        }
+        let p = &self.param;
+        if p.base_width == 0 || p.base_depth == 0 || p.base_steps == 0 {
+            return err("param.base_width", "base_width, base_depth and base_steps must be positive".into());
+        }
+        if p.mup_readout != "multiplier" && p.mup_readout != "init" {
+            return err("param.mup_readout", format!("expected \"multiplier\" or \"init\", got \"{}\"", p.mup_readout));
         }
         if self.train.steps == 0 {
             return err("train.steps", "expected steps ≥ 1".into());

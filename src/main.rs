@@ -297,7 +297,7 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
     if df.column("cfg.optim.lr").is_err() {
         return Ok(());
     }
-    let candidates = ["cfg.arch", "cfg.param", "cfg.model.d_model", "cfg.model.n_layer", "cfg.train.steps", "cfg.data.seq_len"];
+    let candidates = ["cfg.arch", "cfg.param.name", "cfg.model.d_model", "cfg.model.n_layer", "cfg.train.steps", "cfg.data.seq_len"];
     let keys: Vec<String> = candidates
         .iter()
         .filter(|k| df.column(k).map(|c| c.n_unique().unwrap_or(1) > 1).unwrap_or(false) || **k == "cfg.arch")
@@ -338,7 +338,7 @@ fn run() -> Result<()> {
                 "{}: {} / {} d={} L={} H={} T={} batch={} vocab={} steps={} → {}",
                 cfg.name,
                 cfg.arch.as_str(),
-                format!("{:?}", cfg.param).to_lowercase(),
+                format!("{:?}", cfg.param.name).to_lowercase(),
                 cfg.model.d_model,
                 cfg.model.n_layer,
                 cfg.model.n_head,

@@ -5,9 +5,17 @@
 //! Adding one: write `src/param/<name>.rs` implementing [`Parameterization`], add a
 //! variant to `config::ParamName` and one line to [`registry`].
 
+mod completep;
+mod depth_mup;
+mod mup;
+pub mod nugpt;
 mod sp;
 
 use crate::config::{ArchName, ParamName, RunConfig};
+pub use completep::CompleteP;
+pub use depth_mup::DepthMup;
+pub use mup::Mup;
+pub use nugpt::NuGpt;
 pub use sp::Sp;
 
 /// The closed set of tensor roles a parameterization distinguishes.
@@ -54,8 +62,7 @@ pub struct ShapeRatios {
 
 impl ShapeRatios {
     pub fn of(cfg: &RunConfig) -> Self {
-        let b = &cfg.base;
-        let base_heads = (b.base_width * cfg.model.n_head / cfg.model.d_model).max(1);
+        let b = &cfg.param;
         Self {
             width: cfg.model.d_model as f64 / b.base_width as f64,
             depth: cfg.model.n_layer as f64 / b.base_depth as f64,
@@ -63,7 +70,7 @@ impl ShapeRatios {
             d_model: cfg.model.d_model,
             n_layer: cfg.model.n_layer,
             d_head: cfg.d_head(),
-            base_d_head: (b.base_width / base_heads).max(1),
+            base_d_head: b.base_heads.map(|h| (b.base_width / h.max(1)).max(1)).unwrap_or(cfg.d_head()),
         }
     }
 }
@@ -121,10 +128,13 @@ pub trait Parameterization {
 }
 
 /// The registry: one line per parameterization.
-pub fn registry(name: ParamName) -> Box<dyn Parameterization> {
+pub fn registry(name: ParamName, cfg: &RunConfig) -> Box<dyn Parameterization> {
     match name {
         ParamName::Sp => Box::new(Sp),
-        other => panic!("parameterization {other:?} is not implemented yet"),
+        ParamName::Mup => Box::new(Mup { readout_by_init: cfg.param.mup_readout == "init" }),
+        ParamName::Nugpt => Box::new(NuGpt),
+        ParamName::Completep => Box::new(CompleteP),
+        ParamName::DepthMup => Box::new(DepthMup),
     }
 }
 
@@ -140,7 +150,7 @@ pub struct Scaling {
 
 impl Scaling {
     pub fn of(cfg: &RunConfig) -> Self {
-        let p = registry(cfg.param);
+        let p = registry(cfg.param.name, cfg);
         let ctx = Context { arch: cfg.arch, shape: ShapeRatios::of(cfg), eps: cfg.optim.eps, weight_decay: cfg.optim.weight_decay };
         let all_roles = [Role::Embedding, Role::Hidden, Role::HiddenOut, Role::Readout, Role::Gain]
             .into_iter()
