@@ -208,11 +208,13 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Stop and record `diverged` when the train loss exceeds this (or is not finite).
     pub diverge_loss: f64,
+    /// Measure alignment exponents α̂, ω̂, ν̂ every this many steps on a fixed batch (0 = off).
+    pub alignment_every: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1000, eval_every: 100, checkpoint_every: 250, diverge_loss: 20.0 }
+        Self { steps: 1000, eval_every: 100, checkpoint_every: 250, diverge_loss: 20.0, alignment_every: 0 }
     }
 }
 

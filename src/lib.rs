@@ -11,6 +11,8 @@ pub mod model;
 pub mod optim;
 pub mod train;
 pub mod eval;
+pub mod coord_check;
+pub mod alignment;
 pub mod record;
 pub mod reference;
 pub mod sweep;

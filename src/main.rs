@@ -46,6 +46,29 @@ enum Cmd {
     },
     /// Run a sweep (`normlab sweep lr-transfer.toml`), or plan/submit/merge/status one.
     Sweep(SweepArgs),
+    /// Coordinate check: activation size per module against width for the first steps.
+    CoordCheck {
+        #[arg(long, value_enum, default_value_t = ArchName::Gpt)]
+        arch: ArchName,
+        #[arg(long, value_enum, default_value_t = normlab::config::ParamName::Sp)]
+        param: normlab::config::ParamName,
+        #[arg(long, value_delimiter = ',', default_value = "32,64,128,256")]
+        widths: Vec<usize>,
+        #[arg(long, default_value_t = 5)]
+        steps: usize,
+        /// A large LR makes mis-scaled updates visible (mup's advice).
+        #[arg(long, default_value_t = 1e-2)]
+        lr: f64,
+        #[arg(long, default_value_t = 16)]
+        head_dim: usize,
+        #[arg(long, default_value_t = 2)]
+        layers: usize,
+        #[arg(long, default_value = "data/kjv.txt")]
+        corpus: PathBuf,
+        /// Output directory (coord_check.parquet, coord_check.png/.svg).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check the model and optimizer against a golden folder from the PyTorch reference.
     VerifyReference {
         /// Folder with config.json and the safetensors files (e.g. tests/data/reference/gpt-stdrope).
@@ -375,6 +398,30 @@ fn run() -> Result<()> {
             for r in rows {
                 println!("{:>7}x {:>8} {:>10.4}", r.multiple, r.seq_len, r.val_loss);
             }
+        }
+        Cmd::CoordCheck { arch, param, widths, steps, lr, head_dim, layers, corpus, out } => {
+            use normlab::coord_check::{CoordCheck, width_slope, write};
+            let cc = CoordCheck { arch, param, widths, steps, lr, head_dim, n_layer: layers, seed: 0, corpus };
+            let rows = cc.run()?;
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from("results/coord-check").join(format!("{}-{}", arch.as_str(), format!("{param:?}").to_lowercase()))
+            });
+            write(&rows, &out)?;
+            let mut modules: Vec<String> = rows.iter().map(|r| r.module.clone()).collect();
+            modules.dedup();
+            modules.sort();
+            modules.dedup();
+            println!("log-log slope against width at step {steps} (0 = width-invariant)");
+            println!("{:<16} {:>10} {:>12}", "module", "rms", "rel_change");
+            for m in &modules {
+                println!(
+                    "{:<16} {:>10.3} {:>12.3}",
+                    m,
+                    width_slope(&rows, m, steps, |r| r.rms),
+                    width_slope(&rows, m, steps, |r| r.rel_change)
+                );
+            }
+            println!("wrote {}", out.join("coord_check.parquet").display());
         }
         Cmd::VerifyReference { dir } => {
             let checks = normlab::reference::verify(&dir).with_context(|| format!("verify-reference {}", dir.display()))?;

@@ -46,11 +46,18 @@ impl Metrics {
 
     /// Attach a validation loss and diagnostics to the last row.
     pub fn set_eval(&mut self, val_loss: f32, diags: &[(String, f64)]) {
+        if let Some(last) = self.val_loss.last_mut() {
+            *last = Some(val_loss);
+        }
+        self.set_diags(diags);
+    }
+
+    /// Attach diagnostics to the last row.
+    pub fn set_diags(&mut self, diags: &[(String, f64)]) {
         let n = self.len();
         if n == 0 {
             return;
         }
-        self.val_loss[n - 1] = Some(val_loss);
         for (name, value) in diags {
             let col = match self.diag.iter().position(|(c, _)| c == name) {
                 Some(i) => &mut self.diag[i].1,

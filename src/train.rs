@@ -109,6 +109,11 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.join("optim.bpk").display()))?;
     }
     let floor = min_lr_frac(cfg, &scaling);
+    // Alignment exponents are measured against the weights at step 0 (fresh runs only).
+    let align = (cfg.train.alignment_every > 0 && start == 0).then(|| {
+        let b = data.train_batch(cfg.seed ^ 0xA11, 0);
+        crate::alignment::AlignmentProbe::new(&model, tokens(&b.inputs, b.batch, b.seq_len, &base))
+    });
 
     let steps = cfg.train.steps;
     eprintln!("{}: starting at step {start}/{steps}", cfg.name);
@@ -146,6 +151,11 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         let done = step + 1;
         metrics.push(step, done as u64 * tokens_per_step, lr, loss_value, gnorm as f32, wall_before + t0.elapsed().as_secs_f64());
 
+        if let Some(a) = &align
+            && done % cfg.train.alignment_every == 0
+        {
+            metrics.set_diags(&a.measure(&model));
+        }
         if done % cfg.train.eval_every == 0 || done == steps {
             let val = evaluate(&model, data, data.seq_len, &base);
             best_val = Some(best_val.map_or(val, |b| b.min(val)));

@@ -239,7 +239,10 @@ impl Architecture for Angpt {
             h = block.forward(h, &self.c);
             probe.record(format!("block.{i}"), &h);
         }
-        self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>()
+        probe.record("readout_in", &h);
+        let z = self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        probe.record("logits", &z);
+        z
     }
 
     const CONSTRAINT: Option<Constraint> = Some(Constraint::NormAtMostOne);

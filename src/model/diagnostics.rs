@@ -46,7 +46,7 @@ pub fn hidden_norms<A: Architecture>(model: &A, tokens: Tensor<2, Int>) -> Vec<(
     probe
         .records
         .iter()
-        .filter(|(n, _)| n.starts_with("block."))
+        .filter(|(n, _)| n.strip_prefix("block.").is_some_and(|r| r.chars().all(|c| c.is_ascii_digit())))
         .map(|(n, h)| {
             let norm = h.clone().inner().square().sum_dim(2).sqrt().mean().into_scalar::<f32>() as f64;
             (format!("hidden_norm.{}", &n[6..]), norm)

@@ -54,8 +54,19 @@ impl Block {
     }
 
     /// h + Attn(RMSNorm(h)), then h + MLP(RMSNorm(h)). `qk_norm` is GPT+'s hook (None for GPT).
-    pub fn forward(&self, h: Tensor<3>, n_head: usize, rope_kind: Rope, scale: f64, qk_norm: Option<(&RmsNorm, &RmsNorm)>) -> Tensor<3> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &self,
+        h: Tensor<3>,
+        n_head: usize,
+        rope_kind: Rope,
+        scale: f64,
+        qk_norm: Option<(&RmsNorm, &RmsNorm)>,
+        probe: &mut Probe,
+        i: usize,
+    ) -> Tensor<3> {
         let x = self.rmsnorm_att.forward(h.clone());
+        probe.record(format!("block.{i}.attn_in"), &x);
         let mut q = split_heads(self.query.forward(x.clone()), n_head);
         let mut k = split_heads(self.key.forward(x.clone()), n_head);
         let v = split_heads(self.value.forward(x), n_head);
@@ -65,9 +76,17 @@ impl Block {
         }
         let (q, k) = (rope(q, rope_kind), rope(k, rope_kind));
         let a = merge_heads(causal_attention(q, k, v, scale));
-        let h = h + self.att_c_proj.forward(a);
+        probe.record(format!("block.{i}.attn_cat"), &a);
+        let a = self.att_c_proj.forward(a);
+        probe.record(format!("block.{i}.attn"), &a);
+        let h = h + a;
         let m = self.rmsnorm_mlp.forward(h.clone());
-        h.clone() + self.mlp_c_proj.forward(swiglu(self.c_fc.forward(m)))
+        probe.record(format!("block.{i}.mlp_in"), &m);
+        let hidden = swiglu(self.c_fc.forward(m));
+        probe.record(format!("block.{i}.mlp_hidden"), &hidden);
+        let m = self.mlp_c_proj.forward(hidden);
+        probe.record(format!("block.{i}.mlp"), &m);
+        h + m
     }
 }
 
@@ -89,8 +108,11 @@ impl Gpt {
     pub fn logits(&self, mut h: Tensor<3>, probe: &mut Probe) -> Tensor<3> {
         h = self.rmsnorm_f.forward(h);
         probe.record("final_norm", &h);
+        probe.record("readout_in", &h);
         let z = self.lm_head.forward(h);
-        if self.readout_mult != 1.0 { z * self.readout_mult } else { z }
+        let z = if self.readout_mult != 1.0 { z * self.readout_mult } else { z };
+        probe.record("logits", &z);
+        z
     }
 }
 
@@ -103,7 +125,7 @@ impl Architecture for Gpt {
         let mut h = self.wte.forward(tokens);
         probe.record("embed", &h);
         for (i, block) in self.blocks.iter().enumerate() {
-            h = block.forward(h, self.n_head, self.rope, self.attn_scale, None);
+            h = block.forward(h, self.n_head, self.rope, self.attn_scale, None, probe, i);
             probe.record(format!("block.{i}"), &h);
         }
         self.logits(h, probe)

@@ -39,7 +39,7 @@ impl Architecture for GptPlus {
         let mut h = g.wte.forward(tokens);
         probe.record("embed", &h);
         for (i, (block, qk)) in g.blocks.iter().zip(&self.qk).enumerate() {
-            h = Block::forward(block, h, g.n_head, g.rope, g.attn_scale, Some((&qk.q_norm, &qk.k_norm)));
+            h = Block::forward(block, h, g.n_head, g.rope, g.attn_scale, Some((&qk.q_norm, &qk.k_norm)), probe, i);
             probe.record(format!("block.{i}"), &h);
         }
         g.logits(h, probe)

@@ -100,7 +100,8 @@ impl Block {
     /// unit, so the inner Norm changes only gradients — and only for the embedding (every later
     /// h is itself a Norm output), where it removes the radial part of ∂L/∂E_in on the residual
     /// path. Block 0 therefore renormalizes its input for the LERP; the others skip the no-op.
-    fn forward(&self, h: Tensor<3>, c: &Consts, renorm_input: bool) -> Tensor<3> {
+    fn forward(&self, h: Tensor<3>, c: &Consts, renorm_input: bool, probe: &mut Probe, i: usize) -> Tensor<3> {
+        probe.record(format!("block.{i}.attn_in"), &h);
         let [_, _, d] = h.dims();
         let dh = d / c.n_head;
         let q = rope(split_heads(self.query.forward(h.clone()), c.n_head), c.rope);
@@ -120,16 +121,24 @@ impl Block {
             (q, k, 1.0 / (dh as f64).sqrt())
         };
         let a = merge_heads(causal_attention(q, k, v, scale));
-        let h_a = unit_norm(self.att_c_proj.forward(a), 2);
+        probe.record(format!("block.{i}.attn_cat"), &a);
+        let a = self.att_c_proj.forward(a);
+        probe.record(format!("block.{i}.attn"), &a);
+        let h_a = unit_norm(a, 2);
         // h ← Norm(h + |α_A| ⊙ (h_A − h))  (eq. 10)
         let alpha_a = (self.attn_alpha.val() * c.alpha).abs().unsqueeze::<3>();
         let h_res = if renorm_input { unit_norm(h, 2) } else { h };
         let h = unit_norm(h_res.clone() + alpha_a * (h_a - h_res), 2);
 
+        probe.record(format!("block.{i}.mlp_in"), &h);
         let uv = self.c_fc.forward(h.clone());
         // u ← s_u ⊙ u, ν ← s_ν ⊙ ν·√d (eq. 20–21; the √d on u too is harmless: Norm is scale-invariant)
         let uv = if c.fixed_suv { uv * c.sqrt_d } else { uv * (self.suv.val() * (c.suv * c.sqrt_d)).unsqueeze::<3>() };
-        let h_m = unit_norm(self.mlp_c_proj.forward(swiglu(uv)), 2);
+        let hidden = swiglu(uv);
+        probe.record(format!("block.{i}.mlp_hidden"), &hidden);
+        let m = self.mlp_c_proj.forward(hidden);
+        probe.record(format!("block.{i}.mlp"), &m);
+        let h_m = unit_norm(m, 2);
         // h ← Norm(h + |α_M| ⊙ (h_M − h))  (eq. 11)
         let alpha_m = (self.mlp_alpha.val() * c.alpha).abs().unsqueeze::<3>();
         unit_norm(h.clone() + alpha_m * (h_m - h), 2)
@@ -155,11 +164,14 @@ impl Architecture for Ngpt {
         let mut h = self.wte.forward(tokens);
         probe.record("embed", &h);
         for (i, block) in self.blocks.iter().enumerate() {
-            h = block.forward(h, &self.c, i == 0);
+            h = block.forward(h, &self.c, i == 0, probe, i);
             probe.record(format!("block.{i}"), &h);
         }
         // z ← s_z ⊙ (h E_outᵀ); no final norm (eq. 3)
-        self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>()
+        probe.record("readout_in", &h);
+        let z = self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        probe.record("logits", &z);
+        z
     }
 
     const CONSTRAINT: Option<Constraint> = Some(Constraint::UnitNorm);
