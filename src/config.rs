@@ -233,13 +233,15 @@ pub struct ParamConfig {
     pub base_steps: usize,
     /// Heads of the base model; unset = same head dimension as this run (widening by heads).
     pub base_heads: Option<usize>,
+    /// Apply the token-horizon factor m_data = steps / base_steps (false: m_data = 1).
+    pub scale_horizon: bool,
     /// μP readout form: "multiplier" (mup package: forward ×1/m) or "init" (TP-V: init ∝ 1/m, LR/m).
     pub mup_readout: String,
 }
 
 impl Default for ParamConfig {
     fn default() -> Self {
-        Self { name: ParamName::Sp, base_width: 64, base_depth: 4, base_steps: 500, base_heads: None, mup_readout: "multiplier".into() }
+        Self { name: ParamName::Sp, base_width: 64, base_depth: 4, base_steps: 500, base_heads: None, scale_horizon: true, mup_readout: "multiplier".into() }
     }
 }
 

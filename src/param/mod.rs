@@ -66,7 +66,7 @@ impl ShapeRatios {
         Self {
             width: cfg.model.d_model as f64 / b.base_width as f64,
             depth: cfg.model.n_layer as f64 / b.base_depth as f64,
-            data: cfg.train.steps as f64 / b.base_steps as f64,
+            data: if b.scale_horizon { cfg.train.steps as f64 / b.base_steps as f64 } else { 1.0 },
             d_model: cfg.model.d_model,
             n_layer: cfg.model.n_layer,
             d_head: cfg.d_head(),
