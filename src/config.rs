@@ -109,6 +109,8 @@ pub struct NormOptions {
     pub alpha_scale: Option<f64>,
     /// s_z scale (nGPT: 1/√d; νGPT: 0.03). `None` = the parameterization's value.
     pub sz_scale: Option<f64>,
+    /// nGPT: constrain weight vectors to norm ≤ 1 instead of = 1 (anGPT ladder rung).
+    pub norm_at_most_one: bool,
     /// anGPT: use analytic ν factors instead of calibrating them at init.
     pub analytic_nu: bool,
     /// anGPT: keep GPT+'s exact QK-norm (true) or approximate it by a factor too (false).
@@ -125,6 +127,7 @@ impl Default for NormOptions {
             alpha_init: None,
             alpha_scale: None,
             sz_scale: None,
+            norm_at_most_one: false,
             analytic_nu: false,
             exact_qk_norm: true,
         }

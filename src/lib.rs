@@ -19,3 +19,4 @@ pub mod sweep;
 pub mod analysis;
 pub mod bench;
 pub mod backend;
+pub mod plot;

@@ -340,6 +340,7 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
 }
 
 fn main() {
+    normlab::backend::tune_allocator();
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
         std::process::exit(2);

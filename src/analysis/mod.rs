@@ -1,6 +1,8 @@
 //! Turning a merged sweep table into numbers: η* per group (transfer) and steps-to-loss
-//! speedups (speedup).
+//! speedups (speedup); runs turns the merged table into typed rows and group keys.
 
+pub mod runs;
+pub mod speedup;
 pub mod transfer;
 
 use anyhow::Result;

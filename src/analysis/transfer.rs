@@ -67,3 +67,53 @@ pub fn log_log_slope(xy: &[(f64, f64)]) -> f64 {
     let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
     sxy / sxx
 }
+
+/// Sample standard deviation (`None` for fewer than 2 finite values).
+pub fn std(values: &[f64]) -> Option<f64> {
+    let v: Vec<f64> = values.iter().cloned().filter(|x| x.is_finite()).collect();
+    if v.len() < 2 {
+        return None;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    Some((v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
+}
+
+/// Seed spread of one LR curve. `points`: (seed, lr, loss). Returns (std of the per-seed η*,
+/// std over seeds of the loss at the grid LR with the best seed-mean loss); each `None` with
+/// fewer than 2 seeds that give a value.
+pub fn seed_spread(points: &[(f64, f64, f64)]) -> (Option<f64>, Option<f64>) {
+    let mut seeds: Vec<f64> = points.iter().map(|p| p.0).collect();
+    seeds.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    seeds.dedup();
+    if seeds.len() < 2 {
+        return (None, None);
+    }
+    let etas: Vec<f64> = seeds
+        .iter()
+        .filter_map(|s| {
+            let pts: Vec<(f64, f64)> = points.iter().filter(|p| p.0 == *s).map(|p| (p.1, p.2)).collect();
+            lr_optimum(&pts).map(|o| o.eta_star)
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = points.iter().map(|p| (p.1, p.2)).collect();
+    let loss_std = best_grid_lr(&all).and_then(|lr| {
+        let at: Vec<f64> = points.iter().filter(|p| p.1 == lr).map(|p| p.2).collect();
+        std(&at)
+    });
+    (std(&etas), loss_std)
+}
+
+/// The grid LR with the lowest seed-mean loss (a diverged seed makes its LR +∞).
+pub fn best_grid_lr(points: &[(f64, f64)]) -> Option<f64> {
+    let mut lrs: Vec<f64> = points.iter().map(|p| p.0).collect();
+    lrs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    lrs.dedup();
+    lrs.into_iter()
+        .map(|lr| {
+            let v: Vec<f64> = points.iter().filter(|p| p.0 == lr).map(|p| if p.1.is_finite() { p.1 } else { f64::INFINITY }).collect();
+            (lr, v.iter().sum::<f64>() / v.len() as f64)
+        })
+        .filter(|p| p.1.is_finite())
+        .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap())
+        .map(|p| p.0)
+}

@@ -13,7 +13,7 @@
 //! nGPT's √d), the SwiGLU hidden vector and the MLP output have unit norm. QK-norm is GPT+'s
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
-use super::layers::{
+use super::layers::{apply, 
     Constraint, ProjectToSphere, RmsNorm, causal_attention, embedding, filled, linear, merge_heads, rope,
     split_heads, swiglu, unit_norm,
 };
@@ -86,9 +86,9 @@ impl Block {
 
     fn attention(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
         let dh = h.dims()[2] / c.n_head;
-        let mut q = split_heads(self.query.forward(h.clone()), c.n_head);
-        let mut k = split_heads(self.key.forward(h.clone()), c.n_head);
-        let v = split_heads(self.value.forward(h), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
+        let mut q = split_heads(apply(&self.query, h.clone()), c.n_head);
+        let mut k = split_heads(apply(&self.key, h.clone()), c.n_head);
+        let v = split_heads(apply(&self.value, h), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
         if c.exact_qk_norm {
             q = self.q_norm.forward(q);
             k = self.k_norm.forward(k);
@@ -99,13 +99,13 @@ impl Block {
         }
         let (q, k) = (rope(q, c.rope), rope(k, c.rope));
         let o = causal_attention(q, k, v, 1.0 / (dh as f64).sqrt()) * self.nu(NU_ATT).unsqueeze::<4>();
-        self.att_c_proj.forward(merge_heads(o)) * self.nu(NU_O).unsqueeze::<3>()
+        apply(&self.att_c_proj, merge_heads(o)) * self.nu(NU_O).unsqueeze::<3>()
     }
 
     fn mlp(&self, h: Tensor<3>) -> Tensor<3> {
-        let uv = self.c_fc.forward(h) * self.nu(NU_UP).unsqueeze::<3>();
+        let uv = apply(&self.c_fc, h) * self.nu(NU_UP).unsqueeze::<3>();
         let hidden = swiglu(uv) * self.nu(NU_ACT).unsqueeze::<3>();
-        self.mlp_c_proj.forward(hidden) * self.nu(NU_DOWN).unsqueeze::<3>()
+        apply(&self.mlp_c_proj, hidden) * self.nu(NU_DOWN).unsqueeze::<3>()
     }
 
     fn forward(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
@@ -134,23 +134,23 @@ impl Block {
         };
         let sq_norm = |x: Tensor<4>| x.square().sum_dim(3).mean().inner();
         let x = unit_norm(Tensor::<3>::random([4, t, d], Distribution::Normal(0.0, 1.0), device), 2);
-        let q = split_heads(self.query.forward(x.clone()), c.n_head);
+        let q = split_heads(apply(&self.query, x.clone()), c.n_head);
         set(&mut self, NU_QK, q.square().mean().inner());
-        let v = split_heads(self.value.forward(x.clone()), c.n_head);
+        let v = split_heads(apply(&self.value, x.clone()), c.n_head);
         set(&mut self, NU_V, sq_norm(v));
         // Attention output per head, with ν_v applied, before ν_att.
-        let qn = if c.exact_qk_norm { self.q_norm.forward(split_heads(self.query.forward(x.clone()), c.n_head)) } else { split_heads(self.query.forward(x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
-        let kn = if c.exact_qk_norm { self.k_norm.forward(split_heads(self.key.forward(x.clone()), c.n_head)) } else { split_heads(self.key.forward(x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
-        let vv = split_heads(self.value.forward(x.clone()), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
+        let qn = if c.exact_qk_norm { self.q_norm.forward(split_heads(apply(&self.query, x.clone()), c.n_head)) } else { split_heads(apply(&self.query, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
+        let kn = if c.exact_qk_norm { self.k_norm.forward(split_heads(apply(&self.key, x.clone()), c.n_head)) } else { split_heads(apply(&self.key, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
+        let vv = split_heads(apply(&self.value, x.clone()), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
         let o = causal_attention(rope(qn, c.rope), rope(kn, c.rope), vv, 1.0 / (dh as f64).sqrt());
         set(&mut self, NU_ATT, sq_norm(o.clone()));
-        let a = self.att_c_proj.forward(merge_heads(o * self.nu(NU_ATT).unsqueeze::<4>()));
+        let a = apply(&self.att_c_proj, merge_heads(o * self.nu(NU_ATT).unsqueeze::<4>()));
         set(&mut self, NU_O, a.square().sum_dim(2).mean().inner());
-        let uv = self.c_fc.forward(x);
+        let uv = apply(&self.c_fc, x);
         set(&mut self, NU_UP, uv.clone().square().mean().inner());
         let hidden = swiglu(uv * self.nu(NU_UP).unsqueeze::<3>());
         set(&mut self, NU_ACT, hidden.clone().square().sum_dim(2).mean().inner());
-        let m = self.mlp_c_proj.forward(hidden * self.nu(NU_ACT).unsqueeze::<3>());
+        let m = apply(&self.mlp_c_proj, hidden * self.nu(NU_ACT).unsqueeze::<3>());
         set(&mut self, NU_DOWN, m.square().sum_dim(2).mean().inner());
         self
     }
@@ -240,7 +240,7 @@ impl Architecture for Angpt {
             probe.record(format!("block.{i}"), &h);
         }
         probe.record("readout_in", &h);
-        let z = self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        let z = apply(&self.lm_head, h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
         probe.record("logits", &z);
         z
     }

@@ -3,7 +3,7 @@
 //! attention with 1/√d_head, SwiGLU with a d→8d input projection (second half gates),
 //! untied input/output embeddings, no biases, no position embedding.
 
-use super::layers::{RmsNorm, causal_attention, embedding, linear, merge_heads, rope, split_heads, swiglu};
+use super::layers::{apply, RmsNorm, causal_attention, embedding, linear, merge_heads, rope, split_heads, swiglu};
 use super::{Architecture, Probe};
 use crate::config::{Rope, RunConfig};
 use crate::param::{Role, Scaling};
@@ -67,9 +67,9 @@ impl Block {
     ) -> Tensor<3> {
         let x = self.rmsnorm_att.forward(h.clone());
         probe.record(format!("block.{i}.attn_in"), &x);
-        let mut q = split_heads(self.query.forward(x.clone()), n_head);
-        let mut k = split_heads(self.key.forward(x.clone()), n_head);
-        let v = split_heads(self.value.forward(x), n_head);
+        let mut q = split_heads(apply(&self.query, x.clone()), n_head);
+        let mut k = split_heads(apply(&self.key, x.clone()), n_head);
+        let v = split_heads(apply(&self.value, x), n_head);
         if let Some((qn, kn)) = qk_norm {
             q = qn.forward(q);
             k = kn.forward(k);
@@ -77,14 +77,14 @@ impl Block {
         let (q, k) = (rope(q, rope_kind), rope(k, rope_kind));
         let a = merge_heads(causal_attention(q, k, v, scale));
         probe.record(format!("block.{i}.attn_cat"), &a);
-        let a = self.att_c_proj.forward(a);
+        let a = apply(&self.att_c_proj, a);
         probe.record(format!("block.{i}.attn"), &a);
         let h = h + a;
         let m = self.rmsnorm_mlp.forward(h.clone());
         probe.record(format!("block.{i}.mlp_in"), &m);
-        let hidden = swiglu(self.c_fc.forward(m));
+        let hidden = swiglu(apply(&self.c_fc, m));
         probe.record(format!("block.{i}.mlp_hidden"), &hidden);
-        let m = self.mlp_c_proj.forward(hidden);
+        let m = apply(&self.mlp_c_proj, hidden);
         probe.record(format!("block.{i}.mlp"), &m);
         h + m
     }
@@ -109,7 +109,7 @@ impl Gpt {
         h = self.rmsnorm_f.forward(h);
         probe.record("final_norm", &h);
         probe.record("readout_in", &h);
-        let z = self.lm_head.forward(h);
+        let z = apply(&self.lm_head, h);
         let z = if self.readout_mult != 1.0 { z * self.readout_mult } else { z };
         probe.record("logits", &z);
         z

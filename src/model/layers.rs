@@ -45,6 +45,15 @@ pub fn linear(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
         .init(device)
 }
 
+/// x·W for x [B, T, d_in] as one [B·T, d_in] × [d_in, d_out] matrix product: one large GEMM
+/// (and one for ∂W in backward) instead of B batched small ones — measured faster on flex.
+pub fn apply(l: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [b, t, d] = x.dims();
+    let w = l.weight.val();
+    let out = w.dims()[1];
+    x.reshape([b * t, d]).matmul(w).reshape([b, t, out])
+}
+
 pub fn embedding(vocab: usize, d: usize, std: f64, device: &Device) -> Embedding {
     EmbeddingConfig::new(vocab, d).with_initializer(Initializer::Normal { mean: 0.0, std }).init(device)
 }

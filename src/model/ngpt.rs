@@ -4,7 +4,7 @@
 //! state (re-normalized after each LERP update). Rescalers use the scale trick (§2.5):
 //! θ is stored, θ·s_init/s_scale is used.
 
-use super::layers::{
+use super::layers::{apply, 
     Constraint, causal_attention, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -46,6 +46,8 @@ pub struct Consts {
     pub fixed_sqk: bool,
     pub fixed_suv: bool,
     pub qk_norm: bool,
+    /// Project to norm ≤ 1 instead of = 1 after each step (ablation).
+    pub at_most_one: bool,
 }
 
 #[derive(Module, Debug)]
@@ -73,6 +75,7 @@ impl Consts {
             fixed_sqk: n.fixed_sqk,
             fixed_suv: n.fixed_suv,
             qk_norm: !n.no_qk_norm,
+            at_most_one: n.norm_at_most_one,
         }
     }
 }
@@ -104,9 +107,9 @@ impl Block {
         probe.record(format!("block.{i}.attn_in"), &h);
         let [_, _, d] = h.dims();
         let dh = d / c.n_head;
-        let q = rope(split_heads(self.query.forward(h.clone()), c.n_head), c.rope);
-        let k = rope(split_heads(self.key.forward(h.clone()), c.n_head), c.rope);
-        let v = split_heads(self.value.forward(h.clone()), c.n_head);
+        let q = rope(split_heads(apply(&self.query, h.clone()), c.n_head), c.rope);
+        let k = rope(split_heads(apply(&self.key, h.clone()), c.n_head), c.rope);
+        let v = split_heads(apply(&self.value, h.clone()), c.n_head);
         // s_qk ⊙ Norm(q), s_qk ⊙ Norm(k), per head, after RoPE (eq. 15–16).
         let (q, k, scale) = if c.qk_norm {
             let (q, k) = (unit_norm(q, 3), unit_norm(k, 3));
@@ -122,7 +125,7 @@ impl Block {
         };
         let a = merge_heads(causal_attention(q, k, v, scale));
         probe.record(format!("block.{i}.attn_cat"), &a);
-        let a = self.att_c_proj.forward(a);
+        let a = apply(&self.att_c_proj, a);
         probe.record(format!("block.{i}.attn"), &a);
         let h_a = unit_norm(a, 2);
         // h ← Norm(h + |α_A| ⊙ (h_A − h))  (eq. 10)
@@ -131,12 +134,12 @@ impl Block {
         let h = unit_norm(h_res.clone() + alpha_a * (h_a - h_res), 2);
 
         probe.record(format!("block.{i}.mlp_in"), &h);
-        let uv = self.c_fc.forward(h.clone());
+        let uv = apply(&self.c_fc, h.clone());
         // u ← s_u ⊙ u, ν ← s_ν ⊙ ν·√d (eq. 20–21; the √d on u too is harmless: Norm is scale-invariant)
         let uv = if c.fixed_suv { uv * c.sqrt_d } else { uv * (self.suv.val() * (c.suv * c.sqrt_d)).unsqueeze::<3>() };
         let hidden = swiglu(uv);
         probe.record(format!("block.{i}.mlp_hidden"), &hidden);
-        let m = self.mlp_c_proj.forward(hidden);
+        let m = apply(&self.mlp_c_proj, hidden);
         probe.record(format!("block.{i}.mlp"), &m);
         let h_m = unit_norm(m, 2);
         // h ← Norm(h + |α_M| ⊙ (h_M − h))  (eq. 11)
@@ -157,7 +160,8 @@ impl Architecture for Ngpt {
             sz: filled(vocab, s.trick(Rescaler::Sz).scale, device),
             c: Consts::of(cfg, s),
         };
-        model.post_step() // normalize once before the first step
+        // Start on the sphere (exactly unit norm, also for the ≤ 1 ablation).
+        model.map(&mut super::layers::ProjectToSphere::new(Constraint::UnitNorm))
     }
 
     fn forward(&self, tokens: Tensor<2, Int>, probe: &mut Probe) -> Tensor<3> {
@@ -169,12 +173,17 @@ impl Architecture for Ngpt {
         }
         // z ← s_z ⊙ (h E_outᵀ); no final norm (eq. 3)
         probe.record("readout_in", &h);
-        let z = self.lm_head.forward(h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        let z = apply(&self.lm_head, h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
         probe.record("logits", &z);
         z
     }
 
     const CONSTRAINT: Option<Constraint> = Some(Constraint::UnitNorm);
+
+    fn post_step(self) -> Self {
+        let c = if self.c.at_most_one { Constraint::NormAtMostOne } else { Constraint::UnitNorm };
+        self.map(&mut super::layers::ProjectToSphere::new(c))
+    }
 
     fn diagnostics(&self) -> Vec<(String, f64)> {
         ngpt_diagnostics(&self.blocks, &self.sz, &self.c)
