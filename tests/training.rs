@@ -101,3 +101,20 @@ fn validation_windows_are_fixed_and_batches_depend_on_seed_and_step() {
     let b = d.train_batch(3, 0);
     assert_eq!(b.inputs[1..32], b.targets[..31], "targets are inputs shifted by one");
 }
+
+/// Final weights are saved with every run and reload exactly: evaluating the saved model at
+/// the training context reproduces the run's final validation loss; longer contexts work.
+#[test]
+fn saved_weights_reload_for_length_extrapolation() {
+    for arch in ["gpt", "ngpt"] {
+        let cfg = common::tiny(arch, &["train.steps=20"]);
+        let (dir, s) = run(&cfg, &format!("eval-{arch}"));
+        let rows = normlab::eval::eval_contexts(&dir, &[1.0, 2.0]).unwrap();
+        assert_eq!(rows[0].seq_len, 32);
+        assert_eq!(rows[1].seq_len, 64);
+        let want = s.final_val_loss.unwrap();
+        assert!((rows[0].val_loss - want).abs() < 1e-6, "{arch}: reloaded {} vs {want}", rows[0].val_loss);
+        assert!(rows[1].val_loss.is_finite());
+        assert!(dir.root.join("eval.json").exists());
+    }
+}
