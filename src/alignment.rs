@@ -7,7 +7,7 @@
 //! independent random ΔW gives ≈ ½. Enabled by `train.alignment_every = k`.
 
 use crate::model::{Architecture, Probe};
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::prelude::*;
 use std::collections::BTreeMap;
 
@@ -76,29 +76,14 @@ fn kind_of(path: &str) -> String {
 
 /// Every weight matrix with a known input: path → (values [d_in, d_out], d_in, d_out).
 fn matrices<M: Module>(m: &M) -> BTreeMap<String, (Vec<f32>, usize, usize)> {
-    struct V {
-        path: Vec<String>,
-        out: BTreeMap<String, (Vec<f32>, usize, usize)>,
-    }
-    impl ModuleVisitor for V {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-            let path = self.path.join(".");
-            if D == 2 && input_of(&path).is_some() {
-                let t = p.val().inner();
-                let dims = t.dims();
-                self.out.insert(path, (t.into_data().try_into_vec::<f32>().unwrap(), dims[0], dims[1]));
-            }
-        }
-    }
-    let mut v = V { path: vec![], out: BTreeMap::new() };
-    m.visit(&mut v);
-    v.out
+    crate::model::params::params(m)
+        .into_iter()
+        .filter(|p| p.shape.len() == 2 && input_of(&p.path).is_some())
+        .map(|p| {
+            let values = p.values();
+            (p.path, (values, p.shape[0], p.shape[1]))
+        })
+        .collect()
 }
 
 /// Weights and matrix inputs at step 0 on a fixed batch.

@@ -20,3 +20,5 @@ pub mod analysis;
 pub mod bench;
 pub mod backend;
 pub mod plot;
+pub mod report;
+pub mod figures;

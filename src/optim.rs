@@ -9,7 +9,7 @@ use crate::config::{OptimConfig, RunConfig};
 use crate::model::Architecture;
 use crate::param::{Multipliers, Scaling};
 use burn::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
-use burn::module::{ModuleVisitor, Param, ParamGroup, ParamId};
+use burn::module::{ParamGroup, ParamId};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
@@ -22,36 +22,17 @@ pub struct ParamInfo {
     pub mult: Multipliers,
 }
 
-struct Collect<'a, A> {
-    scaling: &'a Scaling,
-    path: Vec<String>,
-    out: Vec<ParamInfo>,
-    _a: std::marker::PhantomData<A>,
-}
-
-impl<A: Architecture> ModuleVisitor for Collect<'_, A> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let (id, tensor) = (param.id, param.val());
-        if !tensor.is_require_grad() && tensor.is_autodiff() {
-            return; // frozen (e.g. anGPT's calibrated ν)
-        }
-        let path = self.path.join(".");
-        let role = A::role(&path, D);
-        self.out.push(ParamInfo { path, id, shape: tensor.dims().to_vec(), mult: self.scaling.get(role) });
-    }
-}
-
-/// Every trainable parameter with its role's multipliers, in module order.
+/// Every trainable parameter with its role's multipliers, in module order (frozen tensors,
+/// such as anGPT's calibrated ν, are left out).
 pub fn param_table<A: Architecture>(model: &A, scaling: &Scaling) -> Vec<ParamInfo> {
-    let mut c = Collect::<A> { scaling, path: Vec::new(), out: Vec::new(), _a: Default::default() };
-    model.visit(&mut c);
-    c.out
+    crate::model::params::params(model)
+        .into_iter()
+        .filter(|p| p.trainable)
+        .map(|p| {
+            let mult = scaling.get(A::role(&p.path, p.shape.len()));
+            ParamInfo { path: p.path, id: p.id, shape: p.shape, mult }
+        })
+        .collect()
 }
 
 /// The optimizer and the per-group learning-rate multipliers of one run.

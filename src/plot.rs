@@ -363,10 +363,11 @@ impl BarChart {
             .unwrap_or(100);
         let (lo, hi) = self.range();
         let x_keys = nice_ticks(lo, hi);
+        let xf = tick_formatter(&x_keys);
         let y_keys: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
         let labels: Vec<String> = self.bars.iter().rev().map(|b| b.label.clone()).collect();
         let y_fmt = |v: &f64| labels.get(v.floor().max(0.0) as usize).cloned().unwrap_or_default();
-        let x_fmt = |v: &f64| fmt_num(*v);
+        let x_fmt = |v: &f64| xf(*v);
         let mut chart = ChartBuilder::on(&area)
             .margin(12)
             .margin_right(24)
@@ -426,10 +427,7 @@ pub fn fmt_num(v: f64) -> String {
     }
     let a = v.abs();
     if !(1e-3..1e5).contains(&a) {
-        let s = format!("{v:.2e}");
-        let (m, e) = s.split_once('e').unwrap();
-        let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
-        return format!("{m}e{e}");
+        return fmt_sci(v);
     }
     if a >= 100.0 {
         return format!("{v:.0}");
@@ -437,6 +435,22 @@ pub fn fmt_num(v: f64) -> String {
     let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
     let s = format!("{v:.decimals$}");
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// Scientific form with up to 3 significant digits: 3.91e-3, 2e-3, 1.5e4.
+pub fn fmt_sci(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return fmt_num(v);
+    }
+    let s = format!("{v:.2e}");
+    let (m, e) = s.split_once('e').unwrap();
+    let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+    format!("{m}e{e}")
+}
+
+/// Tick labels of one axis in one style: all scientific when any tick needs it.
+fn tick_formatter(ticks: &[f64]) -> fn(f64) -> String {
+    if ticks.iter().any(|v| *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5)) { fmt_sci } else { fmt_num }
 }
 
 /// 1-2-2.5-5 ticks covering [lo, hi], about 5–8 of them.
@@ -617,20 +631,21 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }
 
+/// Legend column width for sizing a grid image (DejaVu Sans 14 px ≈ 8 px per character).
 fn legend_width(names: &[String]) -> u32 {
     let longest = names.iter().map(|n| truncate(n, 42).chars().count()).max().unwrap_or(0) as u32;
-    (60 + longest * 9).clamp(110, 420)
+    (64 + longest * 8).clamp(100, 440)
 }
 
 /// Legend in its own column at the right of `area`; returns the area left of it.
 fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> Result<DrawingArea<DB, Shift>> {
     let (w, h) = area.dim_in_pixel();
-    let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
-    let lw = legend_width(&names).min(w / 2);
+    let style = (FONT, 14).into_font().color(&BLACK);
+    let text_w = entries.iter().map(|e| area.estimate_text_size(&e.name, &style.clone().into_text_style(area)).map(|s| s.0).unwrap_or(200)).max().unwrap_or(0);
+    let lw = (text_w + 64).clamp(100, 440).min(w / 2);
     let (left, right) = area.split_horizontally(w - lw);
     let row = 22i32;
     let fit = ((h as i32 - 30) / row).max(1) as usize;
-    let style = (FONT, 14).into_font().color(&BLACK);
     for (i, e) in entries.iter().enumerate() {
         let y = 20 + row * i as i32;
         if i + 1 == fit && entries.len() > fit {
@@ -709,7 +724,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
             let (lo, hi) = if hi - lo < 1e-12 { (lo - lo.abs().max(1e-3) * 0.05, hi + hi.abs().max(1e-3) * 0.05) } else { (lo, hi) };
             let pad = 0.06 * (hi - lo);
             let has_edge = c.series.iter().any(|s| s.points.iter().any(|p| ok_x(p.0) && !p.1.is_finite()));
-            (lo - pad, hi + if has_edge { 2.5 * pad } else { pad })
+            (lo - pad, hi + if has_edge { 3.5 * pad } else { pad })
         }
     };
     let x_keys: Vec<f64> = match &c.x_ticks {
@@ -730,8 +745,10 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
     };
     let y_keys = if c.log_y { log_ticks(y0, y1) } else { nice_ticks(y0, y1) };
     let (lx, ly) = (c.log_x, c.log_y);
-    let x_fmt = move |v: &f64| fmt_num(if lx { 10f64.powf(*v) } else { *v });
-    let y_fmt = move |v: &f64| fmt_num(if ly { 10f64.powf(*v) } else { *v });
+    let xf = tick_formatter(&x_keys.iter().map(|v| if lx { 10f64.powf(*v) } else { *v }).collect::<Vec<_>>());
+    let yf = tick_formatter(&y_keys.iter().map(|v| if ly { 10f64.powf(*v) } else { *v }).collect::<Vec<_>>());
+    let x_fmt = move |v: &f64| xf(if lx { 10f64.powf(*v) } else { *v });
+    let y_fmt = move |v: &f64| yf(if ly { 10f64.powf(*v) } else { *v });
     // Room for the y tick labels: measure the widest one.
     let tick_font = (FONT, label_size).into_font();
     let y_label_w = y_keys
@@ -766,11 +783,13 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
         let yt = ty(*y);
         let style = RGBColor(80, 80, 80).stroke_width(1);
         chart.draw_series(DashedLineSeries::new(vec![(x0, yt), (x1, yt)], 6, 4, style)).map_err(perr)?;
-        let ts = (FONT, label_size).into_font().color(&RGBColor(80, 80, 80)).pos(Pos::new(HPos::Right, VPos::Bottom));
-        chart.draw_series(std::iter::once(EmptyElement::at((x1, yt)) + Text::new(label.clone(), (-4, -3), ts))).map_err(perr)?;
+        let ts = (FONT, label_size).into_font().color(&RGBColor(80, 80, 80)).pos(Pos::new(HPos::Left, VPos::Bottom));
+        chart.draw_series(std::iter::once(EmptyElement::at((x0, yt)) + Text::new(label.clone(), (6, -3), ts))).map_err(perr)?;
     }
-    let y_edge = y1 - 0.03 * (y1 - y0);
+    let y_top = y1 - 0.03 * (y1 - y0);
     for (i, s) in c.series.iter().enumerate() {
+        // Edge markers of different series sit at staggered heights, so none hides another.
+        let y_edge = y_top - 0.022 * (y1 - y0) * (i % 4) as f64;
         let slot = color_of(i, s);
         let col = PALETTE[slot % PALETTE.len()];
         let shape = slot / PALETTE.len() + slot;

@@ -11,7 +11,6 @@ use crate::model::{ArchFn, Architecture, Probe, cross_entropy, with_arch};
 use crate::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
 use crate::param::Scaling;
 use anyhow::{Context, Result, bail};
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use safetensors::SafeTensors;
@@ -82,68 +81,34 @@ fn golden_for(file: &GoldenFile, path: &str, rank: usize) -> Result<(Vec<usize>,
 }
 
 /// Replace every parameter's value with the golden tensor of the same (mapped) name.
-struct LoadGolden<'a> {
-    file: &'a GoldenFile,
-    path: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl ModuleMapper for LoadGolden<'_> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let path = self.path.join(".");
-        match golden_for(self.file, &path, D) {
-            Ok((shape, data)) => {
-                let ours = p.val().dims().to_vec();
-                if ours != shape {
-                    self.errors.push(format!("{path}: shape {ours:?} ≠ golden {shape:?}"));
-                    return p;
-                }
-                crate::model::layers::replace_value(p, |t| {
-                    Tensor::from_data(TensorData::new(data, shape.clone()), &t.device())
-                })
-            }
-            Err(e) => {
-                self.errors.push(e.to_string());
-                p
-            }
+fn load_golden<A: Architecture>(m: A, file: &GoldenFile) -> (A, Vec<String>) {
+    let mut errors = Vec::new();
+    let m = crate::model::params::map_params(m, |path, shape, flat| match golden_for(file, path, shape.len()) {
+        Ok((gshape, data)) if gshape == shape => Some(Tensor::from_data(TensorData::new(data, [flat.dims()[0]]), &flat.device())),
+        Ok((gshape, _)) => {
+            errors.push(format!("{path}: shape {shape:?} ≠ golden {gshape:?}"));
+            None
         }
-    }
+        Err(e) => {
+            errors.push(e.to_string());
+            None
+        }
+    });
+    (m, errors)
 }
 
-/// Our parameters by path, in PyTorch layout.
-struct Snapshot {
-    path: Vec<String>,
-    out: BTreeMap<String, Golden>,
-}
-
-impl ModuleVisitor for Snapshot {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let p = self.path.join(".");
-        let t = param.val();
-        let shape = t.dims().to_vec();
-        let data: Vec<f32> = t.clone().inner().into_data().try_into_vec().unwrap();
-        let data = if needs_transpose(&p, D) { transpose(&shape, &data) } else { data };
-        let shape = if needs_transpose(&p, D) { vec![shape[1], shape[0]] } else { shape };
-        self.out.insert(reference_name(&p), Golden { shape, data });
-    }
-}
-
+/// Our parameters by reference name, in PyTorch layout.
 fn snapshot<A: Architecture>(m: &A) -> BTreeMap<String, Golden> {
-    let mut s = Snapshot { path: vec![], out: BTreeMap::new() };
-    m.visit(&mut s);
-    s.out
+    crate::model::params::params(m)
+        .iter()
+        .map(|p| {
+            let data = p.values();
+            let t = needs_transpose(&p.path, p.shape.len());
+            let data = if t { transpose(&p.shape, &data) } else { data };
+            let shape = if t { vec![p.shape[1], p.shape[0]] } else { p.shape.clone() };
+            (reference_name(&p.path), Golden { shape, data })
+        })
+        .collect()
 }
 
 /// One line of the report.
@@ -280,11 +245,9 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     let device = base.clone().autodiff();
     let scaling = Scaling::of(cfg);
     let fresh = || -> Result<A> {
-        let m = A::init(cfg, rc.vocab_size, &scaling, &device);
-        let mut loader = LoadGolden { file: &weights, path: vec![], errors: vec![] };
-        let m = m.map(&mut loader);
-        if !loader.errors.is_empty() {
-            bail!("{}: loading weights: {}", dir.display(), loader.errors.join("; "));
+        let (m, errors) = load_golden(A::init(cfg, rc.vocab_size, &scaling, &device), &weights);
+        if !errors.is_empty() {
+            bail!("{}: loading weights: {}", dir.display(), errors.join("; "));
         }
         Ok(m)
     };

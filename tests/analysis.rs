@@ -1,25 +1,478 @@
-use normlab::plot::*;
-use std::path::Path;
+//! Analysis acceptance tests: η* fitting, steps-to-loss interpolation and bootstrap, and
+//! `report()` / `figures::draw` on small synthetic sweep directories written here.
+
+use normlab::analysis::runs::group_keys;
+use normlab::analysis::speedup::{Reach, bootstrap_speedup, budget_at_loss, speedup_at, speedups};
+use normlab::analysis::transfer::{lr_optimum, seed_spread};
+use normlab::record::{Metrics, RunDir, write_parquet};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("normlab-analysis-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// log₂ LR grid of 7 points from 2⁻¹⁰.
+fn grid() -> Vec<f64> {
+    (0..7).map(|k| 2f64.powi(k - 10)).collect()
+}
+
+/// A loss parabola in ln(lr) with its minimum at `eta`.
+fn parabola(lr: f64, eta: f64) -> f64 {
+    2.0 + 0.08 * (lr.ln() - eta.ln()).powi(2)
+}
+
+// ---------------------------------------------------------------------------------------------
+// η*
 
 #[test]
-fn scratch_plots() {
-    let c = LineChart::new("final val loss vs learning rate (nGPT, width sweep)", "learning rate", "final val loss")
-        .log_x()
-        .data_ticks_x()
-        .series("d=32", vec![(1e-3, 2.6), (2e-3, 2.5), (4e-3, 2.45), (8e-3, 2.5), (1.6e-2, f64::INFINITY)])
-        .series("d=64", vec![(1e-3, 2.5), (2e-3, 2.4), (4e-3, 2.38), (8e-3, 2.45), (1.6e-2, 2.9)])
-        .series("d=128", vec![(1e-3, 2.45), (2e-3, 2.35), (4e-3, 2.33), (8e-3, 2.5), (1.6e-2, f64::INFINITY)])
-        .note("η* from a parabola fit in log LR");
-    c.save(Path::new("/tmp/plt/lr")).unwrap();
-    let c = LineChart::new("val loss vs step", "step", "val loss").log_y()
-        .line("gpt", (1..100).map(|i| (i as f64 * 10.0, 4.0 * (i as f64).powf(-0.2))).collect())
-        .line("ngpt", (1..100).map(|i| (i as f64 * 10.0, 3.5 * (i as f64).powf(-0.22))).collect())
-        .hline(2.0, "target");
-    c.save(Path::new("/tmp/plt/curve")).unwrap();
-    let b = BarChart::new("ladder", "final val loss").bar("gpt_plus no_qk_norm", 2.61).bar("gpt_plus", 2.55).bar("ngpt", 2.52).bar("angpt", 2.50);
-    b.save(Path::new("/tmp/plt/bar")).unwrap();
-    let panels = (0..3).map(|s| LineChart::new(format!("step {s}"), "width", "rms").log_x().log_y().data_ticks_x()
-        .series("emb", vec![(32.0, 1.0), (64.0, 1.1), (128.0, 1.2), (256.0, 1.3)])
-        .series("attn", vec![(32.0, 0.1), (64.0, 0.2), (128.0, 0.4), (256.0, 0.8)])).collect();
-    Grid::new("coord check", panels, 3).save(Path::new("/tmp/plt/grid")).unwrap();
+fn eta_star_of_a_parabola_is_recovered_within_one_percent() {
+    for eta in [2.2e-3, 2.9e-3, 5.5e-3, 1.1e-2, 2.5e-2] {
+        let pts: Vec<(f64, f64)> = grid().iter().map(|&lr| (lr, parabola(lr, eta))).collect();
+        let o = lr_optimum(&pts).unwrap();
+        assert!(!o.at_edge, "η*={eta}: interior minimum flagged as edge");
+        assert!((o.eta_star / eta - 1.0).abs() < 0.01, "η* {} vs {eta}", o.eta_star);
+        assert!((o.loss_star - 2.0).abs() < 1e-9);
+        assert_eq!((o.points, o.diverged), (7, 0));
+    }
 }
+
+#[test]
+fn minimum_at_the_grid_edge_is_flagged() {
+    let g = grid();
+    // Loss still falling at the largest LR.
+    let pts: Vec<(f64, f64)> = g.iter().map(|&lr| (lr, parabola(lr, 1.0))).collect();
+    let o = lr_optimum(&pts).unwrap();
+    assert!(o.at_edge);
+    assert_eq!(o.eta_star, *g.last().unwrap());
+    // Loss still falling at the smallest LR.
+    let pts: Vec<(f64, f64)> = g.iter().map(|&lr| (lr, parabola(lr, 1e-6))).collect();
+    let o = lr_optimum(&pts).unwrap();
+    assert!(o.at_edge);
+    assert_eq!(o.eta_star, g[0]);
+}
+
+#[test]
+fn diverged_runs_count_as_infinite_and_leave_the_fit_intact() {
+    let eta = 2.2e-3;
+    let g = grid();
+    // The two largest LRs diverge (NaN and +∞ both mean diverged).
+    let pts: Vec<(f64, f64)> = g
+        .iter()
+        .enumerate()
+        .map(|(i, &lr)| (lr, if i == 5 { f64::NAN } else if i == 6 { f64::INFINITY } else { parabola(lr, eta) }))
+        .collect();
+    let o = lr_optimum(&pts).unwrap();
+    assert_eq!(o.diverged, 2);
+    assert!(!o.at_edge);
+    assert!((o.eta_star / eta - 1.0).abs() < 0.01, "η* {} vs {eta}", o.eta_star);
+    // Two seeds; one diverges at the largest LR: that LR is diverged, the fit unchanged.
+    let mut pts2: Vec<(f64, f64)> = g.iter().take(6).map(|&lr| (lr, parabola(lr, eta))).collect();
+    pts2.extend(g.iter().map(|&lr| (lr, parabola(lr, eta))));
+    pts2.push((g[6], f64::INFINITY));
+    let o2 = lr_optimum(&pts2).unwrap();
+    assert_eq!(o2.diverged, 1);
+    assert!((o2.eta_star / eta - 1.0).abs() < 0.01);
+    // Everything diverged: no optimum.
+    assert!(lr_optimum(&g.iter().map(|&lr| (lr, f64::INFINITY)).collect::<Vec<_>>()).is_none());
+}
+
+#[test]
+fn seed_spread_is_zero_for_identical_seeds_and_positive_otherwise() {
+    let g = grid();
+    let same: Vec<(f64, f64, f64)> = [1.0, 2.0].iter().flat_map(|&s| g.iter().map(move |&lr| (s, lr, parabola(lr, 3e-3)))).collect();
+    let (e, l) = seed_spread(&same);
+    assert!(e.unwrap() < 1e-12 && l.unwrap() < 1e-12);
+    let diff: Vec<(f64, f64, f64)> =
+        [(1.0, 2.5e-3), (2.0, 3.5e-3)].iter().flat_map(|&(s, eta)| g.iter().map(move |&lr| (s, lr, parabola(lr, eta)))).collect();
+    let (e, _) = seed_spread(&diff);
+    assert!((e.unwrap() - (1e-3f64 / 2f64.sqrt())).abs() < 1e-4, "std of η* {e:?}");
+    assert_eq!(seed_spread(&same[..7]), (None, None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps-to-loss speedup
+
+const BUDGETS: [f64; 5] = [250.0, 500.0, 1000.0, 2000.0, 4000.0];
+
+fn power_law(a: f64, b: f64, c: f64) -> impl Fn(f64) -> f64 {
+    move |x: f64| a * x.powf(-b) + c
+}
+
+#[test]
+fn speedup_of_a_k_times_faster_power_law_is_recovered_within_two_percent() {
+    // LM-like exponents. Linear interpolation of log B in L is exact only for L linear in
+    // log B; with budgets a factor 2 apart its error depends on b alone (not a, c): ≈ 1.7%
+    // at b = 0.3, ≈ 3% at b = 0.5.
+    for (a, b, c) in [(6.0, 0.3, 1.2), (10.0, 0.25, 1.5), (3.0, 0.2, 0.8), (2.0, 0.1, 0.5)] {
+        let l = power_law(a, b, c);
+        for k in [1.5, 2.0, 3.0, 4.0] {
+            let reference: Vec<(f64, f64)> = BUDGETS.iter().map(|&x| (x, l(x))).collect();
+            let var: Vec<(f64, f64)> = BUDGETS.iter().map(|&x| (x, l(k * x))).collect();
+            let all = speedups(&reference, &var);
+            assert_eq!(all.len(), 5);
+            for s in all {
+                let b_var = s.budget_ref / k;
+                if b_var >= BUDGETS[0] && b_var <= BUDGETS[4] {
+                    assert!(matches!(s.reach, Reach::At(_)), "{s:?}");
+                    assert!((s.speedup / k - 1.0).abs() < 0.02, "a={a} b={b} k={k} B_ref={}: S={}", s.budget_ref, s.speedup);
+                } else {
+                    // Below the variant's smallest budget: a lower bound, never extrapolated.
+                    assert_eq!(s.reach, Reach::BelowMin(250.0), "{s:?}");
+                    assert_eq!(s.speedup, s.budget_ref / 250.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_slower_variant_gives_an_upper_bound_at_the_largest_budget() {
+    let l = power_law(6.0, 0.3, 1.2);
+    let reference: Vec<(f64, f64)> = BUDGETS.iter().map(|&x| (x, l(x))).collect();
+    let var: Vec<(f64, f64)> = BUDGETS.iter().map(|&x| (x, l(0.5 * x))).collect();
+    let s = speedup_at(&reference, &var, 4000.0).unwrap();
+    assert_eq!(s.reach, Reach::AboveMax(4000.0));
+    assert_eq!(s.reach.status(), "> max");
+    let s = speedup_at(&reference, &var, 1000.0).unwrap();
+    assert!((s.speedup - 0.5).abs() < 0.01, "{s:?}");
+    // Diverged budgets never reach a target; unknown reference budgets give nothing.
+    assert_eq!(budget_at_loss(&[(250.0, f64::INFINITY), (500.0, 2.0)], 2.5), Some(Reach::At(500.0)).map(|_| Reach::BelowMin(500.0)));
+    assert!(speedup_at(&reference, &var, 123.0).is_none());
+    assert!(budget_at_loss(&[], 1.0).is_none());
+}
+
+#[test]
+fn bootstrap_interval_is_deterministic_and_brackets_the_estimate() {
+    let l = power_law(6.0, 0.3, 1.2);
+    let noise = [0.004, -0.003, 0.001];
+    let seeds = |k: f64| -> Vec<Vec<(f64, f64)>> { noise.iter().map(|n| BUDGETS.iter().map(|&x| (x, l(k * x) + n)).collect()).collect() };
+    let (r, v) = (seeds(1.0), seeds(2.0));
+    let a = bootstrap_speedup(&r, &v, 2000.0, 1000, 7, (0.05, 0.95)).unwrap();
+    let b = bootstrap_speedup(&r, &v, 2000.0, 1000, 7, (0.05, 0.95)).unwrap();
+    assert_eq!(a, b);
+    assert!(a.0 <= a.1 && a.0 < 2.0 && a.1 > 2.0 && a.0 > 1.5 && a.1 < 2.6, "{a:?}");
+    assert!(bootstrap_speedup(&r[..1], &v[..1], 2000.0, 100, 7, (0.05, 0.95)).is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// report() on synthetic sweep directories
+
+struct Row {
+    id: String,
+    status: &'static str,
+    arch: &'static str,
+    param: &'static str,
+    lr: f64,
+    d: f64,
+    steps: f64,
+    seq: f64,
+    seed: f64,
+    loss: Option<f64>,
+    step_time: f64,
+}
+
+fn write_results(dir: &Path, rows: &[Row]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let f = |g: &dyn Fn(&Row) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
+    let mut df = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("run_id".into(), rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
+            Column::new("status".into(), rows.iter().map(|r| r.status).collect::<Vec<_>>()),
+            Column::new("cfg.arch".into(), rows.iter().map(|r| r.arch).collect::<Vec<_>>()),
+            Column::new("cfg.param.name".into(), rows.iter().map(|r| r.param).collect::<Vec<_>>()),
+            Column::new("cfg.optim.lr".into(), f(&|r| r.lr)),
+            Column::new("cfg.model.d_model".into(), f(&|r| r.d)),
+            // Follows d_model (fixed head dimension): must not become a group key.
+            Column::new("cfg.model.n_head".into(), f(&|r| r.d / 16.0)),
+            Column::new("cfg.train.steps".into(), f(&|r| r.steps)),
+            // Follows the budget and the architecture: not a key either.
+            Column::new("cfg.optim.warmup_steps".into(), f(&|r| if r.arch == "gpt" { (0.05 * r.steps).round() } else { 0.0 })),
+            Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
+            Column::new("cfg.seed".into(), f(&|r| r.seed)),
+            Column::new("final_val_loss".into(), rows.iter().map(|r| r.loss).collect::<Vec<_>>()),
+            Column::new("step_time_s".into(), f(&|r| r.step_time)),
+            Column::new("steps".into(), f(&|r| r.steps)),
+        ],
+    )
+    .unwrap();
+    write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
+}
+
+fn write_curves(dir: &Path, curves: &[(String, Vec<(u32, f32)>)]) {
+    let mut ids = Vec::new();
+    let (mut step, mut tok, mut train, mut val) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, c) in curves {
+        for &(s, v) in c {
+            ids.push(id.clone());
+            step.push(s);
+            tok.push(s as u64 * 1024);
+            train.push(v);
+            val.push(Some(v));
+        }
+    }
+    let mut df = DataFrame::new(
+        ids.len(),
+        vec![
+            Column::new("run_id".into(), ids),
+            Column::new("step".into(), step),
+            Column::new("tokens".into(), tok),
+            Column::new("train_loss".into(), train),
+            Column::new("val_loss".into(), val),
+        ],
+    )
+    .unwrap();
+    write_parquet(&dir.join("curves.parquet"), &mut df).unwrap();
+}
+
+fn png_ok(p: &Path) {
+    let len = std::fs::metadata(p).unwrap_or_else(|_| panic!("missing {}", p.display())).len();
+    assert!(len > 1024, "{} is only {len} bytes", p.display());
+    assert!(p.with_extension("svg").exists(), "no SVG beside {}", p.display());
+}
+
+/// nGPT under SP (η* ∝ 1/width) and νGPT (η* fixed) on 3 widths × 7 LRs × 2 seeds; LRs
+/// above 4·η* diverge; two runs are still pending.
+fn lr_sweep(dir: &Path) {
+    let mut rows = Vec::new();
+    for param in ["sp", "nugpt"] {
+        for d in [32.0, 64.0, 128.0] {
+            let eta: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 };
+            for (i, lr) in grid().into_iter().enumerate() {
+                for seed in [1.0, 2.0] {
+                    let id = format!("{param}-{d}-{i}-{seed}");
+                    let pending = param == "nugpt" && d == 128.0 && i == 0;
+                    let diverged = lr > 4.0 * eta;
+                    rows.push(Row {
+                        id,
+                        status: if pending { "pending" } else if diverged { "diverged" } else { "done" },
+                        arch: "ngpt",
+                        param,
+                        lr,
+                        d,
+                        steps: 500.0,
+                        seq: 64.0,
+                        seed,
+                        loss: if pending || diverged { None } else { Some(parabola(lr, eta) - 0.1 * (d / 32.0).ln() + 0.002 * seed) },
+                        step_time: 0.01,
+                    });
+                }
+            }
+        }
+    }
+    write_results(dir, &rows);
+}
+
+#[test]
+fn report_on_an_lr_transfer_sweep() {
+    let dir = tmpdir("lr");
+    lr_sweep(&dir);
+    let s = normlab::report::report(&dir).unwrap();
+    assert_eq!((s.runs, s.missing), (84, 2));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("η* per group") && md.contains("η* drift across width"), "{md}");
+    assert!(md.contains("essentially perfect"), "paper column missing:\n{md}");
+    let a = normlab::report::Analysis::load(&dir).unwrap();
+    let short: Vec<String> = a.keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
+    assert_eq!(short, ["arch", "param", "d_model"]);
+    // νGPT: η* = 3e-3 at every width (drift ≈ 1); SP: η* ∝ 1/d (drift ≈ 4, slope ≈ −1).
+    let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
+    let sp = a.drifts.iter().find(|d| d.param == "sp").unwrap();
+    assert!(nu.drift < 1.02, "{nu:?}");
+    assert!((sp.drift / 4.0 - 1.0).abs() < 0.03 && (sp.slope + 1.0).abs() < 0.02, "{sp:?}");
+    for g in &a.lr {
+        let o = g.opt.as_ref().unwrap();
+        assert_eq!(g.seeds, 2);
+        assert!(g.eta_std.unwrap() < 1e-9 && g.diverged_runs > 0, "{g:?}");
+        assert!(!o.at_edge);
+    }
+    let csv = std::fs::read_to_string(dir.join("report.csv")).unwrap();
+    assert!(csv.starts_with("kind,group,") && csv.lines().filter(|l| l.starts_with("drift,")).count() == 2, "{csv}");
+    assert!(dir.join("report.parquet").exists());
+    assert!(s.plots.iter().any(|p| p.file_name().unwrap().to_string_lossy().starts_with("eta_star_vs_d_model")));
+    for p in &s.plots {
+        png_ok(p);
+    }
+    // The width figure draws from the same directory.
+    let dest = dir.join("fig");
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    assert!(std::fs::read_to_string(dest.join("README.md")).unwrap().contains("νGPT Fig. 2"));
+    assert!(normlab::figures::draw("nugpt-depth", &dir, &dest).is_err());
+}
+
+/// GPT vs nGPT on budgets 250–4000 at two contexts and 2 seeds: nGPT's loss at B equals GPT's
+/// at k·B (k = 2 at T=64, 3 at T=128); nGPT steps take 1.25× longer. Curves and
+/// metrics.parquet (α, s_z) included.
+fn speedup_sweep(dir: &Path) -> Vec<Row> {
+    let l = power_law(6.0, 0.3, 1.2);
+    let mut rows = Vec::new();
+    let mut curves = Vec::new();
+    for (arch, lr) in [("gpt", 2e-3), ("ngpt", 4e-3)] {
+        for seq in [64.0, 128.0] {
+            let k = if arch == "gpt" { 1.0 } else if seq == 64.0 { 2.0 } else { 3.0 };
+            for b in BUDGETS {
+                for seed in [1.0, 2.0] {
+                    let id = format!("{arch}-{seq}-{b}-{seed}");
+                    let noise = 1e-4 * (seed - 1.5);
+                    rows.push(Row {
+                        id: id.clone(),
+                        status: "done",
+                        arch,
+                        param: "sp",
+                        lr,
+                        d: 64.0,
+                        steps: b,
+                        seq,
+                        seed,
+                        loss: Some(l(k * b) + noise),
+                        step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
+                    });
+                    let c: Vec<(u32, f32)> = (1..=10).map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32)).collect();
+                    if arch == "ngpt" && seed == 1.0 && b == 4000.0 {
+                        let mut m = Metrics::default();
+                        for &(s, v) in &c {
+                            m.push(s as usize, s as u64 * 1024, lr, v, 1.0, 0.0);
+                            let x = s as f64 / b;
+                            m.set_eval(v, &[("alpha_attn.0".into(), 0.05 + 0.1 * x), ("alpha_attn.1".into(), 0.05 + 0.08 * x), ("alpha_mlp.0".into(), 0.05 + 0.2 * x), ("alpha_mlp.1".into(), 0.05 + 0.15 * x), ("sz_mean".into(), 1.0 + 5.0 * x)]);
+                        }
+                        let rd = RunDir::new(dir.join("runs").join(&id));
+                        std::fs::create_dir_all(&rd.root).unwrap();
+                        rd.write_metrics(&m).unwrap();
+                    }
+                    curves.push((id, c));
+                }
+            }
+        }
+    }
+    write_results(dir, &rows);
+    write_curves(dir, &curves);
+    rows
+}
+
+#[test]
+fn report_on_a_speedup_sweep() {
+    let dir = tmpdir("speedup");
+    speedup_sweep(&dir);
+    let s = normlab::report::report(&dir).unwrap();
+    assert_eq!(s.missing, 0);
+    let a = normlab::report::Analysis::load(&dir).unwrap();
+    assert!(!a.lr_sweep);
+    let short: Vec<String> = a.keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
+    assert_eq!(short, ["arch", "steps", "seq_len"]);
+    assert_eq!(a.speedups.len(), 10);
+    for r in &a.speedups {
+        let k = if r.seq_len == 64.0 { 2.0 } else { 3.0 };
+        assert_eq!((r.variant.as_str(), r.reference.as_str()), ("ngpt", "gpt"));
+        if let Reach::At(_) = r.s.reach {
+            assert!((r.s.speedup / k - 1.0).abs() < 0.02, "{r:?}");
+            let (lo, hi, _) = r.ci.unwrap();
+            assert!(lo <= r.s.speedup * 1.001 && hi >= r.s.speedup * 0.999, "{r:?}");
+            assert!((r.wall.unwrap() - r.s.speedup / 1.25).abs() < 1e-9);
+        } else {
+            assert!(r.s.budget_ref / k < 250.0, "only targets below the smallest budget may be out of range: {r:?}");
+            assert_eq!(r.s.reach, Reach::BelowMin(250.0));
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("Steps-to-loss speedup") && !md.contains("as the paper's 1k context"));
+    assert!(md.contains("4× / 10× / 20× at 1k / 4k / 8k"), "{md}");
+    assert!(s.main_table.contains("S = B_ref/B_var"));
+    let names: Vec<String> = s.plots.iter().map(|p| p.file_stem().unwrap().to_string_lossy().to_string()).collect();
+    for want in ["speedup", "budget_loss_t64", "fig1_t128", "ladder_t64", "diag_ngpt"] {
+        assert!(names.iter().any(|n| n == want), "no {want} in {names:?}");
+    }
+    for p in &s.plots {
+        png_ok(p);
+    }
+    for f in ["ngpt-fig1", "ngpt-speedup"] {
+        let dest = dir.join("figures").join(f);
+        normlab::figures::draw(f, &dir, &dest).unwrap();
+        assert!(dest.join("README.md").exists());
+    }
+}
+
+#[test]
+fn report_tolerates_partial_and_empty_sweeps() {
+    // Everything pending: no numbers, but a report.
+    let dir = tmpdir("pending");
+    let rows: Vec<Row> = (0..3)
+        .map(|i| Row { id: format!("r{i}"), status: "pending", arch: "gpt", param: "sp", lr: 1e-3 * (i + 1) as f64, d: 64.0, steps: 100.0, seq: 64.0, seed: 1.0, loss: None, step_time: f64::NAN })
+        .collect();
+    write_results(&dir, &rows);
+    let s = normlab::report::report(&dir).unwrap();
+    assert_eq!((s.runs, s.missing), (3, 3));
+    assert!(std::fs::read_to_string(dir.join("report.md")).unwrap().contains("Missing runs"));
+    // No results.parquet at all: a clear error.
+    let e = normlab::report::report(&tmpdir("none")).unwrap_err().to_string();
+    assert!(e.contains("sweep merge"), "{e}");
+}
+
+#[test]
+fn group_keys_skip_columns_that_follow_other_keys() {
+    let dir = tmpdir("keys");
+    lr_sweep(&dir);
+    let df = normlab::record::read_parquet(&dir.join("results.parquet")).unwrap();
+    let keys = group_keys(&df).unwrap();
+    assert!(!keys.iter().any(|k| k.contains("n_head") || k.contains("lr") || k.contains("seed")), "{keys:?}");
+}
+
+#[test]
+fn figure_registry_is_complete_and_unknown_data_is_refused() {
+    let names: Vec<&str> = normlab::figures::list().iter().map(|f| f.name).collect();
+    for n in ["ngpt-fig1", "ngpt-speedup", "angpt-ladder", "nugpt-width", "nugpt-depth", "nugpt-horizon", "mup-transfer", "coord-check", "alignment", "length-extrapolation"] {
+        assert!(names.contains(&n), "{n} missing");
+    }
+    for f in normlab::figures::list() {
+        assert!(!f.paper.is_empty() && !f.cpu_cost.is_empty() && !f.description.is_empty());
+    }
+    let dir = tmpdir("fig");
+    let e = normlab::figures::draw("alignment", &dir, &dir.join("out")).unwrap_err().to_string();
+    assert!(e.contains("not yet drawable"), "{e}");
+    assert!(normlab::figures::draw("coord-check", &dir, &dir.join("out")).is_err());
+    assert!(normlab::figures::draw("no-such-figure", &dir, &dir.join("out")).is_err());
+}
+
+#[test]
+fn coord_check_figure_draws_one_panel_per_step() {
+    let dir = tmpdir("coord");
+    let (mut w, mut s, mut m, mut r) = (vec![], vec![], vec![], vec![]);
+    for step in [0.0, 1.0, 2.0] {
+        for width in [32.0, 64.0, 128.0, 256.0] {
+            for (module, slope) in [("embedding", 0.0), ("block.0.attn", 0.5), ("logits", -0.5)] {
+                w.push(width);
+                s.push(step);
+                m.push(module.to_string());
+                r.push((width / 32.0f64).powf(slope * step / 2.0));
+            }
+        }
+    }
+    let mut df = DataFrame::new(
+        w.len(),
+        vec![Column::new("width".into(), w), Column::new("step".into(), s), Column::new("module".into(), m), Column::new("rms".into(), r)],
+    )
+    .unwrap();
+    write_parquet(&dir.join("coord_check.parquet"), &mut df).unwrap();
+    let dest = dir.join("out");
+    normlab::figures::draw("coord-check", &dir, &dest).unwrap();
+    png_ok(&dest.join("coord_check.png"));
+}
+
+// SCRATCH-BEGIN
+#[test]
+#[ignore]
+fn report_on_dir() {
+    let dir = std::env::var("NORMLAB_REPORT_DIR").unwrap();
+    let s = normlab::report::report(Path::new(&dir)).unwrap();
+    println!("{s}");
+    if let Ok(figs) = std::env::var("NORMLAB_FIGS") {
+        for f in figs.split(',') {
+            let r = normlab::figures::draw(f, Path::new(&dir), &Path::new(&dir).join("figures").join(f));
+            println!("figure {f}: {r:?}");
+        }
+    }
+}
+// SCRATCH-END

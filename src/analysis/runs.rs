@@ -85,7 +85,8 @@ pub fn group_keys(df: &DataFrame) -> Result<Vec<String>> {
         }
         let vals: Vec<String> = (0..df.height()).map(|i| cell(c, i)).collect();
         let distinct: BTreeSet<&String> = vals.iter().filter(|v| !v.is_empty()).collect();
-        if distinct.len() > 1 {
+        // The architecture is always a key (labels and figures need it), even when constant.
+        if distinct.len() > 1 || (name == ARCH && !distinct.is_empty()) {
             cands.push((name.to_string(), vals));
         }
     }
@@ -123,6 +124,8 @@ pub struct Run {
     /// Final validation loss; +∞ for diverged runs, NaN when missing.
     pub loss: f64,
     pub step_time_s: f64,
+    /// `cfg.param.scale_horizon` (νGPT's m_data factor on), when recorded.
+    pub scale_horizon: Option<bool>,
 }
 
 impl Run {
@@ -157,6 +160,7 @@ pub fn runs(df: &DataFrame, keys: &[String]) -> Result<Vec<Run>> {
     let (lr, seed, steps, seq, width, depth) = (f64_col(LR), f64_col(SEED), f64_col(STEPS), f64_col(SEQ_LEN), f64_col(WIDTH), f64_col(DEPTH));
     let loss = f64_col("final_val_loss");
     let st = f64_col("step_time_s");
+    let sh = f64_col("cfg.param.scale_horizon");
     let key_cols: Vec<Vec<String>> = keys.iter().map(|k| str_col(Some(k))).collect();
     Ok((0..n)
         .map(|i| Run {
@@ -173,6 +177,7 @@ pub fn runs(df: &DataFrame, keys: &[String]) -> Result<Vec<Run>> {
             depth: depth[i],
             loss: if status[i] == "diverged" { f64::INFINITY } else { loss[i] },
             step_time_s: st[i],
+            scale_horizon: if sh[i].is_nan() { None } else { Some(sh[i] != 0.0) },
         })
         .collect())
 }

@@ -14,7 +14,7 @@
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
 use super::layers::{apply, 
-    Constraint, ProjectToSphere, RmsNorm, causal_attention, embedding, filled, linear, merge_heads, rope,
+    Constraint, RmsNorm, project_to_sphere, causal_attention, embedding, filled, linear, merge_heads, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -224,7 +224,7 @@ impl Architecture for Angpt {
             c,
         };
         // Initialize every constrained vector at exactly unit norm, then calibrate on those weights.
-        let mut model = model.map(&mut ProjectToSphere::new(Constraint::UnitNorm));
+        let mut model = project_to_sphere(model, Constraint::UnitNorm);
         if !n.analytic_nu {
             let c = model.c.clone();
             model.blocks = model.blocks.into_iter().map(|b| b.calibrate(&c, device)).collect();

@@ -3,32 +3,16 @@
 //! (nGPT Fig. 5/11: GPT reaches 10³–10⁶, nGPT stays around 3–13).
 
 use super::{Architecture, Probe, sphere_axis};
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::prelude::*;
 
 /// Every norm of a constrained (residual-space) vector in the model.
 pub fn constrained_norms<M: Module>(m: &M) -> Vec<f32> {
-    struct V {
-        path: Vec<String>,
-        out: Vec<f32>,
-    }
-    impl ModuleVisitor for V {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-            if let Some(axis) = sphere_axis(&self.path.join("."), D) {
-                let n = p.val().inner().square().sum_dim(axis).sqrt();
-                self.out.extend(n.into_data().try_into_vec::<f32>().unwrap());
-            }
-        }
-    }
-    let mut v = V { path: vec![], out: vec![] };
-    m.visit(&mut v);
-    v.out
+    super::params::params(m)
+        .iter()
+        .filter_map(|p| sphere_axis(&p.path, p.shape.len()).map(|axis| (p, axis)))
+        .flat_map(|(p, axis)| p.matrix().square().sum_dim(axis).sqrt().into_data().try_into_vec::<f32>().unwrap())
+        .collect()
 }
 
 /// (max |‖w‖ − 1|, max ‖w‖) over constrained vectors.

@@ -155,35 +155,16 @@ pub enum Constraint {
     NormAtMostOne,
 }
 
-/// Applies a [`Constraint`] to every matrix [`super::sphere_axis`] names, keeping parameter ids.
-pub struct ProjectToSphere {
-    pub constraint: Constraint,
-    path: Vec<String>,
-}
-
-impl ProjectToSphere {
-    pub fn new(constraint: Constraint) -> Self {
-        Self { constraint, path: Vec::new() }
-    }
-}
-
-impl burn::module::ModuleMapper for ProjectToSphere {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let path = self.path.join(".");
-        let Some(axis) = super::sphere_axis(&path, D) else { return p };
-        let constraint = self.constraint;
-        replace_value(p, |w| {
-            let norm = w.clone().square().sum_dim(axis).sqrt();
-            match constraint {
-                Constraint::UnitNorm => w / norm.clamp_min(1e-12),
-                Constraint::NormAtMostOne => w / norm.clamp_min(1.0),
-            }
-        })
-    }
+/// Apply a [`Constraint`] to every matrix [`super::sphere_axis`] names, keeping parameter ids.
+pub fn project_to_sphere<M: burn::module::Module>(m: M, constraint: Constraint) -> M {
+    super::params::map_params(m, |path, shape, flat| {
+        let axis = super::sphere_axis(path, shape.len())?;
+        let w = flat.reshape([shape[0], shape[1]]);
+        let norm = w.clone().square().sum_dim(axis).sqrt();
+        let w = match constraint {
+            Constraint::UnitNorm => w / norm.clamp_min(1e-12),
+            Constraint::NormAtMostOne => w / norm.clamp_min(1.0),
+        };
+        Some(w.reshape([shape[0] * shape[1]]))
+    })
 }

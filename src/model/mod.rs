@@ -5,6 +5,7 @@
 
 pub mod layers;
 pub mod diagnostics;
+pub mod params;
 pub mod gpt;
 pub mod gpt_plus;
 pub mod ngpt;
@@ -38,7 +39,7 @@ pub trait Architecture: Module + Clone + std::fmt::Debug + Send + 'static {
     /// so the optimizer's moments stay attached.
     fn post_step(self) -> Self {
         match Self::CONSTRAINT {
-            Some(c) => self.map(&mut layers::ProjectToSphere::new(c)),
+            Some(c) => layers::project_to_sphere(self, c),
             None => self,
         }
     }

@@ -5,7 +5,7 @@
 //! θ is stored, θ·s_init/s_scale is used.
 
 use super::layers::{apply, 
-    Constraint, causal_attention, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
+    Constraint, causal_attention, project_to_sphere, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};
@@ -161,7 +161,7 @@ impl Architecture for Ngpt {
             c: Consts::of(cfg, s),
         };
         // Start on the sphere (exactly unit norm, also for the ≤ 1 ablation).
-        model.map(&mut super::layers::ProjectToSphere::new(Constraint::UnitNorm))
+        project_to_sphere(model, Constraint::UnitNorm)
     }
 
     fn forward(&self, tokens: Tensor<2, Int>, probe: &mut Probe) -> Tensor<3> {
@@ -182,7 +182,7 @@ impl Architecture for Ngpt {
 
     fn post_step(self) -> Self {
         let c = if self.c.at_most_one { Constraint::NormAtMostOne } else { Constraint::UnitNorm };
-        self.map(&mut super::layers::ProjectToSphere::new(c))
+        project_to_sphere(self, c)
     }
 
     fn diagnostics(&self) -> Vec<(String, f64)> {
