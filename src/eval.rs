@@ -12,6 +12,9 @@ use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ContextLoss {
+    /// The loaded model's diagnostics (same for every row; kept for the JSON record).
+    #[serde(skip)]
+    pub diagnostics: Vec<(String, f64)>,
     pub multiple: f64,
     pub seq_len: usize,
     pub val_loss: f64,
@@ -47,13 +50,14 @@ pub fn eval_contexts(dir: &RunDir, multiples: &[f64]) -> Result<Vec<ContextLoss>
             let device = Device::flex();
             let (model, _) = init_model::<A>(cfg, data.vocab_size(), &device);
             let model = load_weights(model, dir)?;
+            let diagnostics = model.diagnostics();
             let mut out = Vec::new();
             for &m in mult {
                 let t = (cfg.data.seq_len as f64 * m).round() as usize;
                 if data.val.len() <= t {
                     bail!("context {t} ({m}x) is longer than the validation split ({} tokens)", data.val.len());
                 }
-                out.push(ContextLoss { multiple: m, seq_len: t, val_loss: evaluate(&model, data, t, &device) });
+                out.push(ContextLoss { diagnostics: diagnostics.clone(), multiple: m, seq_len: t, val_loss: evaluate(&model, data, t, &device) });
             }
             Ok(out)
         }

@@ -396,8 +396,13 @@ fn run() -> Result<()> {
             let mult = normlab::eval::parse_multiples(&context)?;
             let rows = normlab::eval::eval_contexts(&normlab::record::RunDir::new(&run_dir), &mult)?;
             println!("{:>8} {:>8} {:>10}", "context", "seq_len", "val_loss");
-            for r in rows {
+            for r in &rows {
                 println!("{:>7}x {:>8} {:>10.4}", r.multiple, r.seq_len, r.val_loss);
+            }
+            if let Some(r) = rows.first() {
+                for (k, v) in &r.diagnostics {
+                    println!("{k:>16} {v:.4}");
+                }
             }
         }
         Cmd::CoordCheck { arch, param, widths, steps, lr, head_dim, layers, corpus, out } => {

@@ -186,7 +186,9 @@ impl LineChart {
         let area = draw_notes(&area, &notes)?;
         let entries: Vec<LegendEntry> =
             self.series.iter().enumerate().map(|(i, s)| LegendEntry::of(s, s.color.unwrap_or(i))).collect();
-        let area = if entries.len() > 1 { draw_legend(&area, &entries)? } else { area };
+        // One series gets a legend too unless the title already names it.
+        let show = entries.len() > 1 || self.series.first().is_some_and(|s| !s.name.is_empty() && !self.title.contains(&s.name));
+        let area = if show { draw_legend(&area, &entries)? } else { area };
         draw_panel(&area, self, &|i, s| s.color.unwrap_or(i), 14.0)
     }
 }

@@ -870,6 +870,10 @@ impl Analysis {
     /// Validation loss vs step at the largest budget, reference vs variants (nGPT Fig. 1).
     pub fn fig1_charts(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, Chart)> {
         let mut out = Vec::new();
+        // In an LR grid the per-group loss-curve charts say this already.
+        if self.lr_sweep && !self.keys.iter().any(|k| k == STEPS) {
+            return out;
+        }
         for c in &self.comparisons {
             let Some(b) = c.variants.values().flat_map(|v| v.3.keys()).map(|b| unbits(*b)).reduce(f64::max) else { continue };
             let name = Self::comparison_name(c);

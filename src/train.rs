@@ -125,6 +125,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let mut diverged_at = None;
     let mut best_val: Option<f64> = metrics.val_loss.iter().flatten().map(|&v| v as f64).reduce(f64::min);
     let mut last_val: Option<f64> = None;
+    let mut last_diags: Vec<(String, f64)> = Vec::new();
 
     for step in start..steps {
         if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
@@ -160,7 +161,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             let val = evaluate(&model, data, data.seq_len, &base);
             best_val = Some(best_val.map_or(val, |b| b.min(val)));
             last_val = Some(val);
-            metrics.set_eval(val as f32, &eval_diagnostics(&model, data, &base));
+            last_diags = eval_diagnostics(&model, data, &base);
+            metrics.set_eval(val as f32, &last_diags);
             dir.write_metrics(&metrics)?;
             if opts.quiet {
                 eprintln!("{}: step {done}/{steps} train {loss_value:.4} val {val:.4}", cfg.name);
@@ -210,7 +212,12 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
         backend: opts.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
-        final_diagnostics: if status == Status::Done { model.final_diagnostics().into_iter().collect() } else { Default::default() },
+        // The last evaluation's diagnostics (mean |α|, s_z, hidden norms, ...) plus the end-of-run ones.
+        final_diagnostics: if status == Status::Done {
+            last_diags.into_iter().chain(model.final_diagnostics()).collect()
+        } else {
+            Default::default()
+        },
         error: None,
     };
     dir.write_summary(&summary)?;

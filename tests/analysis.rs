@@ -173,6 +173,8 @@ struct Row {
     seed: f64,
     loss: Option<f64>,
     step_time: f64,
+    /// Architecture switches set (cfg.model.norm.<name> = true).
+    flags: &'static [&'static str],
 }
 
 fn write_results(dir: &Path, rows: &[Row]) {
@@ -193,6 +195,8 @@ fn write_results(dir: &Path, rows: &[Row]) {
             // Follows the budget and the architecture: not a key either.
             Column::new("cfg.optim.warmup_steps".into(), f(&|r| if r.arch == "gpt" { (0.05 * r.steps).round() } else { 0.0 })),
             Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
+            Column::new("cfg.model.norm.no_qk_norm".into(), f(&|r| r.flags.contains(&"no_qk_norm") as u8 as f64)),
+            Column::new("cfg.model.norm.norm_at_most_one".into(), f(&|r| r.flags.contains(&"norm_at_most_one") as u8 as f64)),
             Column::new("cfg.seed".into(), f(&|r| r.seed)),
             Column::new("final_val_loss".into(), rows.iter().map(|r| r.loss).collect::<Vec<_>>()),
             Column::new("step_time_s".into(), f(&|r| r.step_time)),
@@ -259,6 +263,7 @@ fn lr_sweep(dir: &Path) {
                         seed,
                         loss: if pending || diverged { None } else { Some(parabola(lr, eta) - 0.1 * (d / 32.0).ln() + 0.002 * seed) },
                         step_time: 0.01,
+                        flags: &[],
                     });
                 }
             }
@@ -302,6 +307,7 @@ fn report_on_an_lr_transfer_sweep() {
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     assert!(std::fs::read_to_string(dest.join("README.md")).unwrap().contains("νGPT Fig. 2"));
     assert!(normlab::figures::draw("nugpt-depth", &dir, &dest).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// GPT vs nGPT on budgets 250–4000 at two contexts and 2 seeds: nGPT's loss at B equals GPT's
@@ -330,6 +336,7 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
                         seed,
                         loss: Some(l(k * b) + noise),
                         step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
+                        flags: &[],
                     });
                     let c: Vec<(u32, f32)> = (1..=10).map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32)).collect();
                     if arch == "ngpt" && seed == 1.0 && b == 4000.0 {
@@ -393,6 +400,7 @@ fn report_on_a_speedup_sweep() {
         normlab::figures::draw(f, &dir, &dest).unwrap();
         assert!(dest.join("README.md").exists());
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -400,15 +408,18 @@ fn report_tolerates_partial_and_empty_sweeps() {
     // Everything pending: no numbers, but a report.
     let dir = tmpdir("pending");
     let rows: Vec<Row> = (0..3)
-        .map(|i| Row { id: format!("r{i}"), status: "pending", arch: "gpt", param: "sp", lr: 1e-3 * (i + 1) as f64, d: 64.0, steps: 100.0, seq: 64.0, seed: 1.0, loss: None, step_time: f64::NAN })
+        .map(|i| Row { id: format!("r{i}"), status: "pending", arch: "gpt", param: "sp", lr: 1e-3 * (i + 1) as f64, d: 64.0, steps: 100.0, seq: 64.0, seed: 1.0, loss: None, step_time: f64::NAN, flags: &[] })
         .collect();
     write_results(&dir, &rows);
     let s = normlab::report::report(&dir).unwrap();
     assert_eq!((s.runs, s.missing), (3, 3));
     assert!(std::fs::read_to_string(dir.join("report.md")).unwrap().contains("Missing runs"));
     // No results.parquet at all: a clear error.
-    let e = normlab::report::report(&tmpdir("none")).unwrap_err().to_string();
+    let none = tmpdir("none");
+    let e = normlab::report::report(&none).unwrap_err().to_string();
     assert!(e.contains("sweep merge"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&none);
 }
 
 #[test]
@@ -418,6 +429,7 @@ fn group_keys_skip_columns_that_follow_other_keys() {
     let df = normlab::record::read_parquet(&dir.join("results.parquet")).unwrap();
     let keys = group_keys(&df).unwrap();
     assert!(!keys.iter().any(|k| k.contains("n_head") || k.contains("lr") || k.contains("seed")), "{keys:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -434,6 +446,7 @@ fn figure_registry_is_complete_and_unknown_data_is_refused() {
     assert!(e.contains("not yet drawable"), "{e}");
     assert!(normlab::figures::draw("coord-check", &dir, &dir.join("out")).is_err());
     assert!(normlab::figures::draw("no-such-figure", &dir, &dir.join("out")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -459,6 +472,92 @@ fn coord_check_figure_draws_one_panel_per_step() {
     let dest = dir.join("out");
     normlab::figures::draw("coord-check", &dir, &dest).unwrap();
     png_ok(&dest.join("coord_check.png"));
+}
+
+#[test]
+fn report_on_a_horizon_sweep_fits_the_slope_of_log_eta_against_log_steps() {
+    let dir = tmpdir("horizon");
+    let mut rows = Vec::new();
+    for steps in BUDGETS {
+        let eta = 3e-3 * (steps / 500.0f64).powf(-1.0 / 3.0);
+        for (i, lr) in grid().into_iter().enumerate() {
+            rows.push(Row {
+                id: format!("h-{steps}-{i}"),
+                status: "done",
+                arch: "ngpt",
+                param: "nugpt",
+                lr,
+                d: 64.0,
+                steps,
+                seq: 64.0,
+                seed: 1.0,
+                loss: Some(parabola(lr, eta) - 0.05 * steps.ln()),
+                step_time: 0.01,
+                flags: &[],
+            });
+        }
+    }
+    write_results(&dir, &rows);
+    let s = normlab::report::report(&dir).unwrap();
+    let a = normlab::report::Analysis::load(&dir).unwrap();
+    let h = a.drifts.iter().find(|d| d.axis == "cfg.train.steps").unwrap();
+    assert!((h.slope + 1.0 / 3.0).abs() < 0.01, "{h:?}");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("Token horizon") && md.contains("−1/3"), "{md}");
+    assert!(std::fs::read_to_string(dir.join("report.csv")).unwrap().lines().any(|l| l.starts_with("horizon,")));
+    assert!(s.plots.iter().any(|p| p.ends_with("eta_star_vs_steps.png")));
+    let dest = dir.join("fig");
+    normlab::figures::draw("nugpt-horizon", &dir, &dest).unwrap();
+    png_ok(&dest.join("eta_star_vs_steps.png"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() {
+    let dir = tmpdir("ladder");
+    let l = power_law(6.0, 0.3, 1.2);
+    // (arch, flags, k: steps-to-loss factor over GPT+)
+    let variants: [(&str, &[&str], f64); 5] = [
+        ("gpt_plus", &["no_qk_norm"], 0.8),
+        ("gpt_plus", &[], 1.0),
+        ("ngpt", &[], 1.3),
+        ("ngpt", &["norm_at_most_one"], 1.35),
+        ("angpt", &[], 1.4),
+    ];
+    let mut rows = Vec::new();
+    for (arch, flags, k) in variants {
+        for b in [500.0, 1000.0, 2000.0] {
+            rows.push(Row {
+                id: format!("{arch}-{}-{b}", flags.join("-")),
+                status: "done",
+                arch,
+                param: "sp",
+                lr: 3e-3,
+                d: 64.0,
+                steps: b,
+                seq: 128.0,
+                seed: 1.0,
+                loss: Some(l(k * b)),
+                step_time: if arch == "angpt" { 0.0103 } else { 0.01 },
+                flags,
+            });
+        }
+    }
+    write_results(&dir, &rows);
+    normlab::report::report(&dir).unwrap();
+    let a = normlab::report::Analysis::load(&dir).unwrap();
+    let order: Vec<&str> = a.ladder.iter().map(|r| r.variant.as_str()).collect();
+    assert_eq!(order, ["gpt_plus no_qk_norm", "gpt_plus", "ngpt", "ngpt norm_at_most_one", "angpt"]);
+    let an = a.speedups.iter().find(|s| s.variant == "angpt" && s.s.budget_ref == 2000.0).unwrap();
+    assert_eq!(an.reference, "gpt_plus");
+    assert!((an.s.speedup / 1.4 - 1.0).abs() < 0.02, "{an:?}");
+    assert!((an.step_ratio.unwrap() - 1.03).abs() < 1e-9);
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("1.40× (2.0× w/o QK-norm)") && md.contains("+3.8%"), "{md}");
+    let dest = dir.join("fig");
+    normlab::figures::draw("angpt-ladder", &dir, &dest).unwrap();
+    png_ok(&dest.join("ladder_t128.png"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // SCRATCH-BEGIN
