@@ -22,3 +22,4 @@ pub mod backend;
 pub mod plot;
 pub mod report;
 pub mod figures;
+pub mod figure_data;

@@ -173,7 +173,7 @@ impl LineChart {
         if let Some((_, hi)) = self.y_range
             && self.series.iter().any(|s| s.points.iter().any(|p| p.1.is_finite() && p.1 > hi))
         {
-            notes.push("▲ = value above the plotted range, drawn at the top edge".into());
+            notes.push("△ = value above the plotted range (true value beside it), drawn at the top edge".into());
         }
         notes
     }
@@ -450,9 +450,24 @@ pub fn fmt_sci(v: f64) -> String {
     format!("{m}e{e}")
 }
 
-/// Tick labels of one axis in one style: all scientific when any tick needs it.
-fn tick_formatter(ticks: &[f64]) -> fn(f64) -> String {
-    if ticks.iter().any(|v| *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5)) { fmt_sci } else { fmt_num }
+/// Tick labels of one axis in one style: all scientific when any tick needs it, otherwise
+/// the fewest decimals (the same for every tick) that show each tick exactly, or at least
+/// tell neighbouring ticks apart.
+fn tick_formatter(ticks: &[f64]) -> Box<dyn Fn(f64) -> String> {
+    if ticks.iter().any(|v| *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5)) {
+        return Box::new(fmt_sci);
+    }
+    let exact = |d: usize| ticks.iter().all(|v| (format!("{v:.d$}").parse::<f64>().unwrap_or(f64::NAN) - v).abs() <= 1e-9 * v.abs().max(1.0));
+    let distinct = |d: usize| {
+        let mut l: Vec<String> = ticks.iter().map(|v| format!("{v:.d$}")).collect();
+        l.dedup();
+        l.len() == ticks.len()
+    };
+    let d = (0..=4).find(|&d| exact(d)).or_else(|| (0..=8).find(|&d| distinct(d)).map(|d| d + 1)).unwrap_or(3);
+    Box::new(move |v: f64| {
+        let s = format!("{v:.d$}");
+        if s.parse::<f64>() == Ok(0.0) { "0".into() } else { s }
+    })
 }
 
 /// 1-2-2.5-5 ticks covering [lo, hi], about 5–8 of them.
@@ -723,10 +738,16 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
         None => {
             let lo = ys.iter().cloned().map(ty).fold(f64::INFINITY, f64::min);
             let hi = ys.iter().cloned().map(ty).fold(f64::NEG_INFINITY, f64::max);
-            let (lo, hi) = if hi - lo < 1e-12 { (lo - lo.abs().max(1e-3) * 0.05, hi + hi.abs().max(1e-3) * 0.05) } else { (lo, hi) };
+            // A flat line: ±0.1 decade on a log axis, ±5% (or ±1 around 0) on a linear one.
+            let (lo, hi) = if hi - lo < 1e-12 {
+                let d = if c.log_y { 0.1 } else if lo == 0.0 { 1.0 } else { 0.05 * lo.abs() };
+                (lo - d, hi + d)
+            } else {
+                (lo, hi)
+            };
             let pad = 0.06 * (hi - lo);
             let has_edge = c.series.iter().any(|s| s.points.iter().any(|p| ok_x(p.0) && !p.1.is_finite()));
-            (lo - pad, hi + if has_edge { 3.5 * pad } else { pad })
+            (lo - pad, hi + if has_edge { 4.5 * pad } else { pad })
         }
     };
     let x_keys: Vec<f64> = match &c.x_ticks {
@@ -791,7 +812,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
     let y_top = y1 - 0.03 * (y1 - y0);
     for (i, s) in c.series.iter().enumerate() {
         // Edge markers of different series sit at staggered heights, so none hides another.
-        let y_edge = y_top - 0.022 * (y1 - y0) * (i % 4) as f64;
+        let y_edge = y_top - 0.035 * (y1 - y0) * (i % 4) as f64;
         let slot = color_of(i, s);
         let col = PALETTE[slot % PALETTE.len()];
         let shape = slot / PALETTE.len() + slot;
@@ -820,8 +841,15 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
             }
             .map_err(perr)?;
         }
+        // Above the range: a hollow ▲ at the edge with the true value beside it.
         for p in finite.iter().filter(|p| p.1 > y1) {
-            chart.draw_series(std::iter::once(TriangleMarker::new((p.0, y_edge), 6, col.filled()))).map_err(perr)?;
+            let v = if c.log_y { 10f64.powf(p.1) } else { p.1 };
+            let ts = (FONT, label_size - 2.0).into_font().color(&col).pos(Pos::new(HPos::Left, VPos::Center));
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((p.0, y_edge)) + PathElement::new(vec![(0, -7), (6, 4), (-6, 4), (0, -7)], col.stroke_width(2)) + Text::new(fmt_num(v), (10, 0), ts),
+                ))
+                .map_err(perr)?;
         }
         for p in s.points.iter().filter(|p| ok_x(p.0) && !p.1.is_finite()) {
             chart.draw_series(std::iter::once(Cross::new((tx(p.0), y_edge), 6, col.stroke_width(2)))).map_err(perr)?;

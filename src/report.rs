@@ -17,7 +17,7 @@
 //! Runs that are not `done` or `diverged` (pending, partial, failed, interrupted) are not data:
 //! they are counted as missing, so a partial sweep still gets a report.
 
-use crate::analysis::runs::{self, ARCH, AXES, DEPTH, Run, SEQ_LEN, STEPS, WIDTH, group_keys, label, short_key};
+use crate::analysis::runs::{self, ARCH, AXES, DEPTH, Run, SEQ_LEN, STEPS, WIDTH, group_keys, label, natural_cmp, short_key};
 use crate::analysis::speedup::{self as sp, Reach, Speedup};
 use crate::analysis::transfer::{LrOptimum, drift_factor, log_log_slope, lr_optimum, seed_spread, std};
 use crate::plot::{Bar, BarChart, Grid, LineChart, Series, fmt_num};
@@ -263,6 +263,10 @@ impl Analysis {
             return;
         }
         for (key, rs) in &groups {
+            // A group run at one LR only (e.g. the fixed-LR budgets of a speedup sweep) has no η*.
+            if rs.iter().map(|r| bits(r.lr)).collect::<BTreeSet<_>>().len() < 2 {
+                continue;
+            }
             let data: Vec<&&Run> = rs.iter().filter(|r| r.is_data()).collect();
             let pts: Vec<(f64, f64)> = data.iter().map(|r| (r.lr, r.loss)).collect();
             let triples: Vec<(f64, f64, f64)> = data.iter().map(|r| (r.seed, r.lr, r.loss)).collect();
@@ -288,6 +292,7 @@ impl Analysis {
                 loss_std,
             });
         }
+        self.lr.sort_by(|a, b| natural_cmp(&a.key, &b.key));
         for axis in AXES {
             let Some(ai) = self.keys.iter().position(|k| k == axis) else { continue };
             let mut fams: BTreeMap<Vec<String>, Vec<&LrGroup>> = BTreeMap::new();
@@ -433,6 +438,13 @@ impl Analysis {
             }
         }
         self.comparisons = comps.into_values().collect();
+        self.comparisons.sort_by(|a, b| a.context.cmp(&b.context).then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal)));
+        self.speedups.sort_by(|a, b| {
+            (a.context.as_str(), a.variant.as_str())
+                .cmp(&(b.context.as_str(), b.variant.as_str()))
+                .then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal))
+                .then(a.s.budget_ref.partial_cmp(&b.s.budget_ref).unwrap_or(std::cmp::Ordering::Equal))
+        });
     }
 
     /// Counts by status and the number of missing runs (neither done nor diverged).
@@ -675,8 +687,9 @@ impl Analysis {
             let fam_label = if axis_idx.is_empty() { "all groups".to_string() } else { label(&pick(&self.keys, &fam_idx), &fam) };
             let mut chart = LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss").log_x().data_ticks_x();
             let finite: Vec<f64> = gs.iter().flat_map(|g| g.curve.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
-            if let (Some(lo), Some(med)) = (finite.iter().cloned().reduce(f64::min), sp::median(&finite)) {
-                let hi = finite.iter().cloned().fold(f64::MIN, f64::max).min(lo + 3.0 * (med - lo) + 0.05);
+            // Cut exploded (not diverged) losses: above lo + 3·(upper quartile − lo).
+            if let (Some(lo), Some(q75)) = (finite.iter().cloned().reduce(f64::min), quantile(&finite, 0.75)) {
+                let hi = finite.iter().cloned().fold(f64::MIN, f64::max).min(lo + 3.0 * (q75 - lo) + 0.05);
                 chart = chart.y_range(lo - 0.05 * (hi - lo).max(0.01), hi + 0.08 * (hi - lo).max(0.01));
             }
             for g in &gs {
@@ -1102,6 +1115,18 @@ impl Analysis {
     }
 }
 
+/// Linear-interpolated quantile of the finite values.
+fn quantile(values: &[f64], q: f64) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().cloned().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pos = q * (v.len() - 1) as f64;
+    let (i, f) = (pos.floor() as usize, pos.fract());
+    Some(if i + 1 < v.len() { v[i] * (1.0 - f) + v[i + 1] * f } else { v[i] })
+}
+
 /// Add loss curves to a chart with the y axis cut at the highest loss after 10% of each
 /// curve's steps (the initial drop would flatten everything else); points above the cut are
 /// left out. Sparse curves (≤ 25 points, eval steps) get markers.
@@ -1324,6 +1349,11 @@ pub fn save_charts(charts: &[(String, Chart)], dir: &Path) -> Result<Vec<PathBuf
     let mut used = BTreeSet::new();
     let mut pngs = Vec::new();
     for (name, c) in charts {
+        if let Chart::Line(l) = c
+            && !l.has_data()
+        {
+            continue; // nothing finished yet: no empty frame
+        }
         let mut n = name.clone();
         let mut i = 2;
         while !used.insert(n.clone()) {

@@ -10,9 +10,16 @@ use std::path::{Path, PathBuf};
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("normlab-analysis-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    cleanup(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Remove a test directory (kept when NORMLAB_TEST_KEEP is set, to look at the plots).
+fn cleanup(dir: &Path) {
+    if std::env::var_os("NORMLAB_TEST_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// log₂ LR grid of 7 points from 2⁻¹⁰.
@@ -307,7 +314,7 @@ fn report_on_an_lr_transfer_sweep() {
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     assert!(std::fs::read_to_string(dest.join("README.md")).unwrap().contains("νGPT Fig. 2"));
     assert!(normlab::figures::draw("nugpt-depth", &dir, &dest).is_err());
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
 
 /// GPT vs nGPT on budgets 250–4000 at two contexts and 2 seeds: nGPT's loss at B equals GPT's
@@ -400,7 +407,7 @@ fn report_on_a_speedup_sweep() {
         normlab::figures::draw(f, &dir, &dest).unwrap();
         assert!(dest.join("README.md").exists());
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
 
 #[test]
@@ -418,8 +425,8 @@ fn report_tolerates_partial_and_empty_sweeps() {
     let none = tmpdir("none");
     let e = normlab::report::report(&none).unwrap_err().to_string();
     assert!(e.contains("sweep merge"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(&none);
+    cleanup(&dir);
+    cleanup(&none);
 }
 
 #[test]
@@ -429,7 +436,7 @@ fn group_keys_skip_columns_that_follow_other_keys() {
     let df = normlab::record::read_parquet(&dir.join("results.parquet")).unwrap();
     let keys = group_keys(&df).unwrap();
     assert!(!keys.iter().any(|k| k.contains("n_head") || k.contains("lr") || k.contains("seed")), "{keys:?}");
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
 
 #[test]
@@ -446,7 +453,7 @@ fn figure_registry_is_complete_and_unknown_data_is_refused() {
     assert!(e.contains("not yet drawable"), "{e}");
     assert!(normlab::figures::draw("coord-check", &dir, &dir.join("out")).is_err());
     assert!(normlab::figures::draw("no-such-figure", &dir, &dir.join("out")).is_err());
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
 
 #[test]
@@ -472,6 +479,7 @@ fn coord_check_figure_draws_one_panel_per_step() {
     let dest = dir.join("out");
     normlab::figures::draw("coord-check", &dir, &dest).unwrap();
     png_ok(&dest.join("coord_check.png"));
+    cleanup(&dir);
 }
 
 #[test]
@@ -509,7 +517,7 @@ fn report_on_a_horizon_sweep_fits_the_slope_of_log_eta_against_log_steps() {
     let dest = dir.join("fig");
     normlab::figures::draw("nugpt-horizon", &dir, &dest).unwrap();
     png_ok(&dest.join("eta_star_vs_steps.png"));
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
 
 #[test]
@@ -557,21 +565,5 @@ fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() 
     let dest = dir.join("fig");
     normlab::figures::draw("angpt-ladder", &dir, &dest).unwrap();
     png_ok(&dest.join("ladder_t128.png"));
-    let _ = std::fs::remove_dir_all(&dir);
+    cleanup(&dir);
 }
-
-// SCRATCH-BEGIN
-#[test]
-#[ignore]
-fn report_on_dir() {
-    let dir = std::env::var("NORMLAB_REPORT_DIR").unwrap();
-    let s = normlab::report::report(Path::new(&dir)).unwrap();
-    println!("{s}");
-    if let Ok(figs) = std::env::var("NORMLAB_FIGS") {
-        for f in figs.split(',') {
-            let r = normlab::figures::draw(f, Path::new(&dir), &Path::new(&dir).join("figures").join(f));
-            println!("figure {f}: {r:?}");
-        }
-    }
-}
-// SCRATCH-END

@@ -218,7 +218,16 @@ pub fn label(keys: &[String], values: &[String]) -> String {
     if parts.is_empty() { "all runs".into() } else { parts.join(" ") }
 }
 
-/// Number of set flags in a key (the reference variant is the one with fewest).
-pub fn flags_set(keys: &[String], values: &[String]) -> usize {
-    keys.iter().zip(values).filter(|(k, v)| is_flag(k) && (*v == "1" || *v == "true")).count()
+/// Order key tuples naturally: numbers as numbers (32 < 128), text as text.
+pub fn natural_cmp(a: &[String], b: &[String]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(p), Ok(q)) => p.partial_cmp(&q).unwrap_or(std::cmp::Ordering::Equal),
+            _ => x.cmp(y),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
 }
