@@ -24,7 +24,8 @@ pub fn alignment(run: &RunDir, dest: &Path) -> Result<String> {
                 .enumerate()
                 .filter_map(|(i, x)| x.map(|x| (m.step[i] as f64 + 1.0, l0 - smooth(&m.train_loss, i), x)))
                 .collect();
-            let label = format!("{} {}", match e { "alpha" => "α̂", "omega" => "ω̂", _ => "ν̂" }, if kind == "hidden" { "hidden" } else { "readout" });
+            // Plain names: the embedded font draws combining hats (α̂) detached from the letter.
+            let label = format!("{e} {}", if kind == "hidden" { "hidden" } else { "readout" });
             by_step = by_step.series(label.clone(), pts.iter().map(|p| (p.0, p.2)).collect());
             by_loss = by_loss.series(label.clone(), pts.iter().map(|p| (p.1, p.2)).collect());
             let w: f64 = pts.iter().map(|p| p.1.max(0.0)).sum();

@@ -69,6 +69,21 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Analyse a merged sweep directory: report.md, report.csv/.parquet and plots.
+    Report { dir: PathBuf },
+    /// Reproduce a paper figure at small scale: runs (or reuses) its sweep, then draws it.
+    Figure {
+        /// Figure name (see --list).
+        name: Option<String>,
+        #[arg(long)]
+        list: bool,
+        /// Runs at once for the figure's sweep (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Only draw from existing data; do not train anything.
+        #[arg(long)]
+        no_run: bool,
+    },
     /// Check the model and optimizer against a golden folder from the PyTorch reference.
     VerifyReference {
         /// Folder with config.json and the safetensors files (e.g. tests/data/reference/gpt-stdrope).
@@ -256,6 +271,91 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
     }
 }
 
+fn cmd_figure(name: Option<String>, list: bool, jobs: Option<usize>, no_run: bool) -> Result<()> {
+    use normlab::figures;
+    if list || name.is_none() {
+        println!("{:<22} {:<34} {:<34} {}", "figure", "data from", "CPU cost (2 cores)", "paper");
+        for f in figures::list() {
+            println!("{:<22} {:<34} {:<34} {}", f.name, f.sweep, f.cpu_cost, f.paper);
+        }
+        return Ok(());
+    }
+    let name = name.unwrap();
+    let fig = figures::get(&name).with_context(|| format!("unknown figure `{name}` (see `normlab figure --list`)"))?;
+    let dest = PathBuf::from("results/figures").join(&name);
+    let exe = std::env::current_exe()?;
+    if fig.is_sweep() {
+        let file = PathBuf::from("sweeps").join(fig.sweep);
+        let s = normlab::sweep::spec::Sweep::load(&file, &[])?;
+        let out = normlab::sweep::default_out(s.name());
+        if !no_run {
+            let args = SweepRunArgs {
+                file: Some(file),
+                jobs,
+                threads_per_run: 1,
+                shard: None,
+                out: Some(out.clone()),
+                quiet: false,
+                retry_failed: false,
+                restart_diverged: false,
+                dry_run: false,
+                set: vec![],
+            };
+            run_sweep(args, exe)?;
+        }
+        figures::draw(&name, &out, &dest)?;
+    } else {
+        match name.as_str() {
+            "coord-check" => {
+                use normlab::config::ParamName;
+                use normlab::coord_check::{CoordCheck, write};
+                for (arch, param) in [(ArchName::Gpt, ParamName::Sp), (ArchName::Gpt, ParamName::Mup), (ArchName::Ngpt, ParamName::Sp), (ArchName::Ngpt, ParamName::Nugpt)] {
+                    let tag = format!("{}-{}", arch.as_str(), format!("{param:?}").to_lowercase());
+                    let data = PathBuf::from("results/coord-check").join(&tag);
+                    if !no_run {
+                        let cc = CoordCheck { arch, param, widths: vec![32, 64, 128, 256], steps: 5, lr: 1e-2, head_dim: 16, n_layer: 2, seed: 0, corpus: "data/kjv.txt".into() };
+                        write(&cc.run()?, &data)?;
+                    }
+                    figures::draw(&name, &data, &dest.join(&tag))?;
+                }
+            }
+            "alignment" => {
+                let run = normlab::record::RunDir::new("results/runs/nugpt-alignment");
+                if !no_run {
+                    train_if_needed(&exe, "experiments/nugpt-alignment.toml", &run)?;
+                }
+                println!("{}", normlab::figure_data::alignment(&run, &dest)?);
+            }
+            "length-extrapolation" => {
+                let mut runs = Vec::new();
+                for arch in ["gpt", "ngpt", "gpt_plus", "angpt"] {
+                    let run = normlab::record::RunDir::new(format!("results/runs/{arch}-tiny"));
+                    if !no_run {
+                        train_if_needed(&exe, &format!("experiments/{arch}-tiny.toml"), &run)?;
+                    }
+                    runs.push((arch, run));
+                }
+                println!("{}", normlab::figure_data::length_extrapolation(&runs, &[1.0, 2.0, 4.0], &dest)?);
+            }
+            other => bail!("figure `{other}` has no runner"),
+        }
+    }
+    println!("figure {name} → {}", dest.display());
+    Ok(())
+}
+
+/// Train `config` into `run` unless a finished run is already there.
+fn train_if_needed(exe: &PathBuf, config: &str, run: &normlab::record::RunDir) -> Result<()> {
+    if run.read_summary().is_some_and(|s| s.status == Status::Done) {
+        return Ok(());
+    }
+    let st = std::process::Command::new(exe).args(["train", config, "--out"]).arg(&run.root).arg("--quiet").status()?;
+    if !st.success() {
+        bail!("training {config} failed");
+    }
+    Ok(())
+}
+
 fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     use normlab::sweep::{default_out, format_plan, merge, plan, runner, spec::Sweep};
     let Some(file) = a.file else { bail!("sweep: expected a sweep file (e.g. `normlab sweep lr-transfer.toml`)") };
@@ -307,6 +407,10 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     if a.shard.is_none() {
         let df = merge::merge(&out)?;
         print_best_lr(&df)?;
+        match normlab::report::report(&out) {
+            Ok(r) => println!("report: {} ({} plots)", r.report_md.display(), r.plots.len()),
+            Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
+        }
     }
     if r.interrupted > 0 {
         std::process::exit(130);
@@ -429,6 +533,12 @@ fn run() -> Result<()> {
             }
             println!("wrote {}", out.join("coord_check.parquet").display());
         }
+        Cmd::Report { dir } => {
+            let r = normlab::report::report(&dir)?;
+            println!("{}", r.main_table);
+            println!("wrote {} ({} plots)", r.report_md.display(), r.plots.len());
+        }
+        Cmd::Figure { name, list, jobs, no_run } => cmd_figure(name, list, jobs, no_run)?,
         Cmd::VerifyReference { dir } => {
             let checks = normlab::reference::verify(&dir).with_context(|| format!("verify-reference {}", dir.display()))?;
             if !normlab::reference::print_report(&checks) {

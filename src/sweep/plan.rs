@@ -28,7 +28,7 @@ pub fn train_flops(cfg: &RunConfig, vocab: usize) -> f64 {
 
 /// Effective single-thread training rate of the flex backend at tiny widths (measured on the
 /// 2-core CI machine class; used only for ETAs and shard balance).
-pub const FLOPS_PER_THREAD: f64 = 2.0e10;
+pub const FLOPS_PER_THREAD: f64 = 3.0e10;
 
 pub fn run_id(cfg: &RunConfig) -> String {
     let mut c = cfg.clone();
