@@ -40,42 +40,42 @@ static FIGURES: [Figure; 10] = [
         name: "ngpt-fig1",
         description: "validation loss vs step, GPT vs nGPT, at the largest budget of the speedup sweep",
         sweep: "speedup.toml",
-        cpu_cost: "shared with ngpt-speedup (≈ 3–6 h)",
+        cpu_cost: "shared with ngpt-speedup",
         paper: "nGPT Fig. 1: nGPT at 20k iterations matches GPT at 200k (10×, 1B, 4k context)",
     },
     Figure {
         name: "ngpt-speedup",
         description: "final loss vs budget and steps-to-loss speedup S per context length",
         sweep: "speedup.toml",
-        cpu_cost: "≈ 3–6 h (d=64 L=4, budgets 250–4000, 3 contexts, 2 architectures)",
+        cpu_cost: "≈ 10 min (16 runs: d=64 L=2, budgets 250–2000, T 64/128)",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
     },
     Figure {
         name: "angpt-ladder",
         description: "final loss per variant: GPT+ w/o QK-norm → GPT+ → nGPT → nGPT ‖w‖≤1 → anGPT (+ speedup over GPT+)",
         sweep: "angpt-ladder.toml",
-        cpu_cost: "≈ 1–3 h",
+        cpu_cost: "≈ 17 min (12 runs: d=64 L=4 T=128, 1000 steps, 2 seeds)",
         paper: "anGPT: 1.40× over GPT+ (nGPT 1.29×), +2.75% step time; ladder +2.1/+3.0/+3.4/+3.8%",
     },
     Figure {
         name: "nugpt-width",
         description: "final loss vs LR per width and η* vs width: nGPT (SP), νGPT, CompleteP",
         sweep: "lr-transfer.toml",
-        cpu_cost: "≈ 2–4 h (d = 32…128, 7 LRs, 500 steps)",
+        cpu_cost: "≈ 20 min (84 runs: d 32–128, 7 LRs, 500 steps)",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
     },
     Figure {
         name: "nugpt-depth",
         description: "final loss vs LR per depth and η* vs depth: nGPT, νGPT, Depth-μP",
         sweep: "depth-transfer.toml",
-        cpu_cost: "≈ 2–4 h (L = 2…16 at d=64)",
+        cpu_cost: "≈ 25 min (45 runs: L 2/4/8 at d=64, 5 LRs)",
         paper: "νGPT Fig. 3: both transfer (≤ 2×), νGPT flatter at depth; Depth-μP drifts right (Fig. 8)",
     },
     Figure {
         name: "nugpt-horizon",
         description: "η* vs training steps (no m_data factor): slope of log η* vs log steps",
         sweep: "horizon.toml",
-        cpu_cost: "≈ 2–4 h (steps 250–4000)",
+        cpu_cost: "≈ 20 min (40 runs: steps 250–2000, 5 LRs, m_data off/on)",
         paper: "νGPT Figs. 9, 15: η* ∝ steps^(−1/3) without the token correction",
     },
     Figure {
@@ -88,22 +88,22 @@ static FIGURES: [Figure; 10] = [
     Figure {
         name: "coord-check",
         description: "activation RMS per module vs width for the first steps (flat = μP-correct)",
-        sweep: "`normlab coord-check` (writes coord_check.parquet)",
+        sweep: "`normlab coord-check` × 4",
         cpu_cost: "≈ 1 min",
         paper: "μP coordinate check (TP-V Fig. 5, mup README): flat curves across width",
     },
     Figure {
         name: "alignment",
         description: "alignment exponents α̂, ω̂, ν̂ vs step on the base νGPT model",
-        sweep: "`normlab train` with train.alignment_every > 0",
-        cpu_cost: "≈ 10 min",
+        sweep: "experiments/nugpt-alignment",
+        cpu_cost: "≈ 2 min (1000 steps, d=64 L=4)",
         paper: "νGPT Figs. 4–6: ω̂ ≈ 0.5; α̂, ν̂ high early, settling to 0.5–0.65",
     },
     Figure {
         name: "length-extrapolation",
         description: "validation loss at 1×, 2×, 4× the training context, GPT vs nGPT",
-        sweep: "`normlab eval --context 1x,2x,4x`",
-        cpu_cost: "≈ 5 min after training",
+        sweep: "experiments/*-tiny + `eval`",
+        cpu_cost: "≈ 30 min (4 tiny runs) + 1 min of eval",
         paper: "nGPT Fig. 13: nGPT stays flat beyond its training length, GPT blows up",
     },
 ];
@@ -128,10 +128,7 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
         return draw_coord_check(fig, sweep_out_dir, dest);
     }
     if !fig.is_sweep() {
-        bail!(
-            "figure {name} is not yet drawable: its data come from {}, whose output `figures::draw` does not read yet",
-            fig.sweep
-        );
+        bail!("figure {name} is not yet drawable: its data come from {}, whose output `figures::draw` does not read yet", fig.sweep);
     }
     let a = Analysis::load(sweep_out_dir)?;
     let ngpt = |a: &str| a == "ngpt";
@@ -190,7 +187,8 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
 }
 
 fn write_snippet(fig: &Figure, src: &Path, dest: &Path, pngs: &[std::path::PathBuf], table: &str) -> Result<()> {
-    let mut md = format!("## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\n\n", fig.name, fig.description, fig.paper, src.display(), fig.sweep);
+    let mut md =
+        format!("## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\n\n", fig.name, fig.description, fig.paper, src.display(), fig.sweep);
     for p in pngs {
         let f = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         md += &format!("![{f}]({f})\n\n");
@@ -207,7 +205,9 @@ fn draw_coord_check(fig: &Figure, dir: &Path, dest: &Path) -> Result<()> {
         bail!("figure coord-check needs {} (run `normlab coord-check --out {}`)", path.display(), dir.display());
     }
     let df = read_parquet(&path)?;
-    let f = |n: &str| -> Result<Vec<f64>> { Ok(df.column(n)?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect()) };
+    let f = |n: &str| -> Result<Vec<f64>> {
+        Ok(df.column(n)?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
     let (width, step, rms) = (f("width")?, f("step")?, f("rms")?);
     let module: Vec<String> = df.column("module")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     // step → module → [(width, rms)], modules in first-seen order.
@@ -243,8 +243,12 @@ fn draw_coord_check(fig: &Figure, dir: &Path, dest: &Path) -> Result<()> {
         bail!("{} has no rows", path.display());
     }
     let cols = panels.len().min(3);
-    let title = format!("coordinate check: activation RMS vs width ({})", dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
-    let grid = Grid::new(title, panels, cols).note("Flat lines across width = activations keep their size (μP-correct); growing lines = mis-scaled updates.");
+    let title = format!(
+        "coordinate check: activation RMS vs width ({})",
+        dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    );
+    let grid = Grid::new(title, panels, cols)
+        .note("Flat lines across width = activations keep their size (μP-correct); growing lines = mis-scaled updates.");
     let pngs = save_charts(&[("coord_check".into(), Chart::Grid(grid))], dest)?;
     let table = format!(
         "Widths: {}; steps: {}; modules: {}.\n",

@@ -184,8 +184,7 @@ impl LineChart {
         let area = root.titled(&self.title, (FONT, fit_font(&self.title, w, 22.0))).map_err(perr)?;
         let notes = self.auto_notes();
         let area = draw_notes(&area, &notes)?;
-        let entries: Vec<LegendEntry> =
-            self.series.iter().enumerate().map(|(i, s)| LegendEntry::of(s, s.color.unwrap_or(i))).collect();
+        let entries: Vec<LegendEntry> = self.series.iter().enumerate().map(|(i, s)| LegendEntry::of(s, s.color.unwrap_or(i))).collect();
         // One series gets a legend too unless the title already names it.
         let show = entries.len() > 1 || self.series.first().is_some_and(|s| !s.name.is_empty() && !self.title.contains(&s.name));
         let area = if show { draw_legend(&area, &entries)? } else { area };
@@ -395,7 +394,9 @@ impl BarChart {
             }
             let y = (n - 1 - i) as f64;
             let c = PALETTE[b.color.unwrap_or(i) % PALETTE.len()];
-            chart.draw_series(std::iter::once(Rectangle::new([(lo, y + 0.18), (b.value, y + 0.82)], c.mix(0.85).filled()))).map_err(perr)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(lo, y + 0.18), (b.value, y + 0.82)], c.mix(0.85).filled())))
+                .map_err(perr)?;
             let mut end = b.value;
             if let Some(e) = b.err.filter(|e| e.is_finite() && *e > 0.0) {
                 let style = BLACK.stroke_width(2);
@@ -422,7 +423,13 @@ impl BarChart {
 /// Short, readable number: 4000, 0.5, 2.46, 3.91e-3, 1.2e6.
 pub fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     if v == 0.0 {
         return "0".into();
@@ -457,7 +464,8 @@ fn tick_formatter(ticks: &[f64]) -> Box<dyn Fn(f64) -> String> {
     if ticks.iter().any(|v| *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5)) {
         return Box::new(fmt_sci);
     }
-    let exact = |d: usize| ticks.iter().all(|v| (format!("{v:.d$}").parse::<f64>().unwrap_or(f64::NAN) - v).abs() <= 1e-9 * v.abs().max(1.0));
+    let exact =
+        |d: usize| ticks.iter().all(|v| (format!("{v:.d$}").parse::<f64>().unwrap_or(f64::NAN) - v).abs() <= 1e-9 * v.abs().max(1.0));
     let distinct = |d: usize| {
         let mut l: Vec<String> = ticks.iter().map(|v| format!("{v:.d$}")).collect();
         l.dedup();
@@ -658,7 +666,11 @@ fn legend_width(names: &[String]) -> u32 {
 fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> Result<DrawingArea<DB, Shift>> {
     let (w, h) = area.dim_in_pixel();
     let style = (FONT, 14).into_font().color(&BLACK);
-    let text_w = entries.iter().map(|e| area.estimate_text_size(&e.name, &style.clone().into_text_style(area)).map(|s| s.0).unwrap_or(200)).max().unwrap_or(0);
+    let text_w = entries
+        .iter()
+        .map(|e| area.estimate_text_size(&e.name, &style.clone().into_text_style(area)).map(|s| s.0).unwrap_or(200))
+        .max()
+        .unwrap_or(0);
     let lw = (text_w + 64).clamp(100, 440).min(w / 2);
     let (left, right) = area.split_horizontally(w - lw);
     let row = 22i32;
@@ -666,7 +678,9 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[Leg
     for (i, e) in entries.iter().enumerate() {
         let y = 20 + row * i as i32;
         if i + 1 == fit && entries.len() > fit {
-            right.draw_text(&format!("… and {} more", entries.len() - i), &style.clone().into_text_style(&right), (8, y - 8)).map_err(perr)?;
+            right
+                .draw_text(&format!("… and {} more", entries.len() - i), &style.clone().into_text_style(&right), (8, y - 8))
+                .map_err(perr)?;
             break;
         }
         let line_style = e.color.stroke_width(2);
@@ -703,20 +717,18 @@ fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<()> {
 }
 
 /// The plot itself (axes, grid, series, reference lines) filling `area`.
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, color_of: &dyn Fn(usize, &Series) -> usize, label_size: f64) -> Result<()> {
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &LineChart,
+    color_of: &dyn Fn(usize, &Series) -> usize,
+    label_size: f64,
+) -> Result<()> {
     let tx = |v: f64| if c.log_x { v.log10() } else { v };
     let ty = |v: f64| if c.log_y { v.log10() } else { v };
     let ok_x = |v: f64| v.is_finite() && (!c.log_x || v > 0.0);
     let ok_y = |v: f64| v.is_finite() && (!c.log_y || v > 0.0);
     let xs: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter()).map(|p| p.0).filter(|v| ok_x(*v)).collect();
-    let mut ys: Vec<f64> = c
-        .series
-        .iter()
-        .flat_map(|s| s.points.iter())
-        .filter(|p| ok_x(p.0))
-        .map(|p| p.1)
-        .filter(|v| ok_y(*v))
-        .collect();
+    let mut ys: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter()).filter(|p| ok_x(p.0)).map(|p| p.1).filter(|v| ok_y(*v)).collect();
     for (y, _) in &c.hlines {
         if ok_y(*y) {
             ys.push(*y);
@@ -725,7 +737,8 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
     if xs.is_empty() || (ys.is_empty() && c.y_range.is_none()) {
         return no_data(area);
     }
-    let (mut x0, mut x1) = (xs.iter().cloned().map(tx).fold(f64::INFINITY, f64::min), xs.iter().cloned().map(tx).fold(f64::NEG_INFINITY, f64::max));
+    let (mut x0, mut x1) =
+        (xs.iter().cloned().map(tx).fold(f64::INFINITY, f64::min), xs.iter().cloned().map(tx).fold(f64::NEG_INFINITY, f64::max));
     if x1 - x0 < 1e-12 {
         let d = if c.log_x { 0.3 } else { x0.abs().max(1.0) * 0.1 };
         x0 -= d;
@@ -740,7 +753,13 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
             let hi = ys.iter().cloned().map(ty).fold(f64::NEG_INFINITY, f64::max);
             // A flat line: ±0.1 decade on a log axis, ±5% (or ±1 around 0) on a linear one.
             let (lo, hi) = if hi - lo < 1e-12 {
-                let d = if c.log_y { 0.1 } else if lo == 0.0 { 1.0 } else { 0.05 * lo.abs() };
+                let d = if c.log_y {
+                    0.1
+                } else if lo == 0.0 {
+                    1.0
+                } else {
+                    0.05 * lo.abs()
+                };
                 (lo - d, hi + d)
             } else {
                 (lo, hi)
@@ -756,7 +775,13 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
             let mut d: Vec<f64> = xs.iter().cloned().map(tx).collect();
             d.sort_by(|a, b| a.partial_cmp(b).unwrap());
             d.dedup_by(|a, b| (*a - *b).abs() < 1e-9 * (1.0 + b.abs()));
-            if d.len() <= 12 { d } else if c.log_x { log_ticks(x0, x1) } else { nice_ticks(x0, x1) }
+            if d.len() <= 12 {
+                d
+            } else if c.log_x {
+                log_ticks(x0, x1)
+            } else {
+                nice_ticks(x0, x1)
+            }
         }
         Ticks::Auto => {
             if c.log_x {
@@ -847,7 +872,9 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &LineChart, 
             let ts = (FONT, label_size - 2.0).into_font().color(&col).pos(Pos::new(HPos::Left, VPos::Center));
             chart
                 .draw_series(std::iter::once(
-                    EmptyElement::at((p.0, y_edge)) + PathElement::new(vec![(0, -7), (6, 4), (-6, 4), (0, -7)], col.stroke_width(2)) + Text::new(fmt_num(v), (10, 0), ts),
+                    EmptyElement::at((p.0, y_edge))
+                        + PathElement::new(vec![(0, -7), (6, 4), (-6, 4), (0, -7)], col.stroke_width(2))
+                        + Text::new(fmt_num(v), (10, 0), ts),
                 ))
                 .map_err(perr)?;
         }

@@ -107,12 +107,13 @@ pub struct LadderRow {
 
 /// Per (context, seq_len, variant): budget → lr → [(seed, loss)].
 type BudgetTable = BTreeMap<u64, BTreeMap<u64, Vec<(f64, f64)>>>;
+/// variant label → (arch, set switches, variant key values, budgets).
+type Variants = BTreeMap<String, (String, Vec<String>, Vec<String>, BudgetTable)>;
 
 struct Comparison {
     context: String,
     seq_len: f64,
-    /// variant label → (arch, flags, variant key values, budgets)
-    variants: BTreeMap<String, (String, Vec<String>, Vec<String>, BudgetTable)>,
+    variants: Variants,
     step_times: BTreeMap<String, Vec<f64>>,
     run_ids: BTreeMap<String, Vec<(String, f64, f64)>>, // variant → (run id, steps, lr)
 }
@@ -198,7 +199,7 @@ fn mean_curve(t: &BudgetTable) -> Vec<(f64, f64, Option<f64>, usize, f64)> {
 
 /// The reference for a variant: GPT+ for anGPT (when present), else GPT, else GPT+; among
 /// several variants of that architecture, the one with fewest switches set.
-fn reference_for<'a>(var_arch: &str, variants: &'a BTreeMap<String, (String, Vec<String>, Vec<String>, BudgetTable)>) -> Option<&'a str> {
+fn reference_for<'a>(var_arch: &str, variants: &'a Variants) -> Option<&'a str> {
     let has = |a: &str| variants.values().any(|v| v.0 == a);
     let ref_arch = if var_arch == "angpt" && has("gpt_plus") {
         "gpt_plus"
@@ -275,7 +276,8 @@ impl Analysis {
             for r in &data {
                 by_lr.entry(bits(r.lr)).or_default().push(if r.loss.is_finite() { r.loss } else { f64::INFINITY });
             }
-            let mut curve: Vec<(f64, f64)> = by_lr.into_iter().map(|(lr, v)| (unbits(lr), v.iter().sum::<f64>() / v.len() as f64)).collect();
+            let mut curve: Vec<(f64, f64)> =
+                by_lr.into_iter().map(|(lr, v)| (unbits(lr), v.iter().sum::<f64>() / v.len() as f64)).collect();
             curve.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
             self.lr.push(LrGroup {
                 key: key.clone(),
@@ -339,8 +341,12 @@ impl Analysis {
             let vkey = pick(&r.key, &vi);
             let vkeys: Vec<String> = pick(&self.keys, &vi);
             let vlabel = if vi.is_empty() { r.arch.clone() } else { label(&vkeys, &vkey) };
-            let flags: Vec<String> =
-                vkeys.iter().zip(&vkey).filter(|(k, v)| k.starts_with("cfg.model.norm.") && (*v == "1" || *v == "true")).map(|(k, _)| short_key(k)).collect();
+            let flags: Vec<String> = vkeys
+                .iter()
+                .zip(&vkey)
+                .filter(|(k, v)| k.starts_with("cfg.model.norm.") && (*v == "1" || *v == "true"))
+                .map(|(k, _)| short_key(k))
+                .collect();
             let c = comps.entry((ctx.clone(), bits(r.seq_len))).or_insert_with(|| Comparison {
                 context: label(&pick(&self.keys, &ci), &ctx),
                 seq_len: r.seq_len,
@@ -438,7 +444,8 @@ impl Analysis {
             }
         }
         self.comparisons = comps.into_values().collect();
-        self.comparisons.sort_by(|a, b| a.context.cmp(&b.context).then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal)));
+        self.comparisons
+            .sort_by(|a, b| a.context.cmp(&b.context).then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal)));
         self.speedups.sort_by(|a, b| {
             (a.context.as_str(), a.variant.as_str())
                 .cmp(&(b.context.as_str(), b.variant.as_str()))
@@ -494,7 +501,8 @@ impl Analysis {
 
     /// η* drift across each axis (optionally only one axis).
     pub fn drift_table(&self, axis: Option<&str>, keep: &dyn Fn(&str) -> bool) -> String {
-        let headers = ["axis", "family", "axis values", "η* per value", "drift max/min", "slope d ln η*/d ln x", "η* at edge", "paper"].map(String::from);
+        let headers = ["axis", "family", "axis values", "η* per value", "drift max/min", "slope d ln η*/d ln x", "η* at edge", "paper"]
+            .map(String::from);
         let rows: Vec<Vec<String>> = self
             .drifts
             .iter()
@@ -522,8 +530,20 @@ impl Analysis {
             contexts.entry(format!("{}|{}", s.variant, s.reference)).or_default().insert(bits(s.seq_len));
         }
         let headers = [
-            "variant", "reference", "context", "seq_len", "B_ref", "ref loss", "B_var", "S = B_ref/B_var", "S 5–95%", "seeds ref/var",
-            "step time var/ref", "wall-clock S", "paper S", "paper step time",
+            "variant",
+            "reference",
+            "context",
+            "seq_len",
+            "B_ref",
+            "ref loss",
+            "B_var",
+            "S = B_ref/B_var",
+            "S 5–95%",
+            "seeds ref/var",
+            "step time var/ref",
+            "wall-clock S",
+            "paper S",
+            "paper step time",
         ]
         .map(String::from);
         let rows: Vec<Vec<String>> = self
@@ -547,8 +567,13 @@ impl Analysis {
                     format!("{:.4}", s.s.loss_ref),
                     bvar,
                     sv,
-                    s.ci.map(|(lo, hi, cens)| format!("{lo:.2}–{hi:.2}×{}", if cens > 0.0 { format!(" ({:.0}% at a bound)", 100.0 * cens) } else { String::new() }))
-                        .unwrap_or("— (1 seed)".into()),
+                    s.ci.map(|(lo, hi, cens)| {
+                        format!(
+                            "{lo:.2}–{hi:.2}×{}",
+                            if cens > 0.0 { format!(" ({:.0}% at a bound)", 100.0 * cens) } else { String::new() }
+                        )
+                    })
+                    .unwrap_or("— (1 seed)".into()),
                     format!("{}/{}", s.seeds.0, s.seeds.1),
                     s.step_ratio.map(|r| format!("{r:.3}")).unwrap_or("—".into()),
                     s.wall.map(|w| format!("{}{w:.2}×", reach_prefix(s.s.reach))).unwrap_or("—".into()),
@@ -561,7 +586,18 @@ impl Analysis {
     }
 
     pub fn ladder_table(&self) -> String {
-        let headers = ["variant", "context", "seq_len", "budget", "final loss", "± std", "seeds", "gain vs first rung", "paper gain (anGPT ablation, vs GPT+ w/o QK-norm)"].map(String::from);
+        let headers = [
+            "variant",
+            "context",
+            "seq_len",
+            "budget",
+            "final loss",
+            "± std",
+            "seeds",
+            "gain vs first rung",
+            "paper gain (anGPT ablation, vs GPT+ w/o QK-norm)",
+        ]
+        .map(String::from);
         let rows: Vec<Vec<String>> = self
             .ladder
             .iter()
@@ -575,7 +611,11 @@ impl Analysis {
                     r.std.map(|v| format!("{v:.4}")).unwrap_or("—".into()),
                     r.seeds.to_string(),
                     r.gain_pct.map(|g| format!("{g:+.2}%")).unwrap_or("—".into()),
-                    if self.ladder.iter().any(|x| x.arch == "gpt_plus" && x.context == r.context && x.seq_len == r.seq_len) { paper_ladder(&r.arch, &r.flags) } else { "— (needs GPT+)".into() },
+                    if self.ladder.iter().any(|x| x.arch == "gpt_plus" && x.context == r.context && x.seq_len == r.seq_len) {
+                        paper_ladder(&r.arch, &r.flags)
+                    } else {
+                        "— (needs GPT+)".into()
+                    },
                 ]
             })
             .collect();
@@ -625,10 +665,16 @@ impl Analysis {
             });
         }
         for s in &self.speedups {
-            let ctxs: Vec<f64> = self.speedups.iter().filter(|x| x.variant == s.variant && x.reference == s.reference).map(|x| x.seq_len).collect();
+            let ctxs: Vec<f64> =
+                self.speedups.iter().filter(|x| x.variant == s.variant && x.reference == s.reference).map(|x| x.seq_len).collect();
             out.push(Derived {
                 kind: "speedup".into(),
-                group: format!("{} vs {}{}", s.variant, s.reference, if s.context == "all runs" { String::new() } else { format!(" {}", s.context) }),
+                group: format!(
+                    "{} vs {}{}",
+                    s.variant,
+                    s.reference,
+                    if s.context == "all runs" { String::new() } else { format!(" {}", s.context) }
+                ),
                 arch: s.var_arch.clone(),
                 axis: Some("steps".into()),
                 x: Some(s.s.budget_ref),
@@ -685,7 +731,10 @@ impl Analysis {
                 ka.partial_cmp(&kb).unwrap().then(a.label.cmp(&b.label))
             });
             let fam_label = if axis_idx.is_empty() { "all groups".to_string() } else { label(&pick(&self.keys, &fam_idx), &fam) };
-            let mut chart = LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss").log_x().data_ticks_x();
+            let mut chart =
+                LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss")
+                    .log_x()
+                    .data_ticks_x();
             let finite: Vec<f64> = gs.iter().flat_map(|g| g.curve.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
             // Cut exploded (not diverged) losses: above lo + 3·(upper quartile − lo).
             if let (Some(lo), Some(q75)) = (finite.iter().cloned().reduce(f64::min), quantile(&finite, 0.75)) {
@@ -719,9 +768,15 @@ impl Analysis {
             if ds.is_empty() {
                 continue;
             }
-            let mut chart = LineChart::new(format!("optimal learning rate η* vs {}", axis_name(ax)), axis_title(ax), "η* (parabola fit)").log_x().log_y().data_ticks_x();
+            let mut chart = LineChart::new(format!("optimal learning rate η* vs {}", axis_name(ax)), axis_title(ax), "η* (parabola fit)")
+                .log_x()
+                .log_y()
+                .data_ticks_x();
             for d in &ds {
-                chart = chart.series(format!("{} (drift {:.2}×, slope {})", d.label, d.drift, fmt_signed(d.slope, 2)), d.points.iter().map(|p| (p.0, p.1)).collect());
+                chart = chart.series(
+                    format!("{} (drift {:.2}×, slope {})", d.label, d.drift, fmt_signed(d.slope, 2)),
+                    d.points.iter().map(|p| (p.0, p.1)).collect(),
+                );
             }
             let edges: usize = ds.iter().map(|d| d.points.iter().filter(|p| p.2).count()).sum();
             if edges > 0 {
@@ -730,10 +785,17 @@ impl Analysis {
             if ax == STEPS {
                 // The paper's slope −1/3 through the first family's geometric centre.
                 let p = &ds[0].points;
-                let (mx, my) = (p.iter().map(|q| q.0.ln()).sum::<f64>() / p.len() as f64, p.iter().map(|q| q.1.ln()).sum::<f64>() / p.len() as f64);
+                let (mx, my) =
+                    (p.iter().map(|q| q.0.ln()).sum::<f64>() / p.len() as f64, p.iter().map(|q| q.1.ln()).sum::<f64>() / p.len() as f64);
                 let (x0, x1) = (p.first().unwrap().0, p.last().unwrap().0);
                 let f = |x: f64| (my - (x.ln() - mx) / 3.0).exp();
-                chart = chart.push(Series { name: "paper: η* ∝ steps^(−1/3)".into(), points: vec![(x0, f(x0)), (x1, f(x1))], markers: false, dashed: true, color: Some(7) });
+                chart = chart.push(Series {
+                    name: "paper: η* ∝ steps^(−1/3)".into(),
+                    points: vec![(x0, f(x0)), (x1, f(x1))],
+                    markers: false,
+                    dashed: true,
+                    color: Some(7),
+                });
             }
             out.push((format!("eta_star_vs_{}", short_key(ax)), Chart::Line(chart)));
         }
@@ -761,7 +823,9 @@ impl Analysis {
             return (Vec::new(), 0);
         }
         let si = self.keys.iter().position(|k| k == STEPS);
-        let mut charts: BTreeMap<Vec<String>, BTreeMap<(u64, u64), Vec<&str>>> = BTreeMap::new();
+        // chart key → (budget, lr) → run ids
+        type Lines<'r> = BTreeMap<(u64, u64), Vec<&'r str>>;
+        let mut charts: BTreeMap<Vec<String>, Lines> = BTreeMap::new();
         for r in self.runs.iter().filter(|r| r.is_data()) {
             let mut k = r.key.clone();
             if let Some(i) = si {
@@ -784,14 +848,17 @@ impl Analysis {
                             .iter()
                             .filter(|l| l.0.0 == *b)
                             .min_by(|x, y| {
-                                let f = |l: &((u64, u64), Vec<&str>)| self.mean_val_curve(&l.1).last().map(|p| p.1).unwrap_or(f64::INFINITY);
+                                let f =
+                                    |l: &((u64, u64), Vec<&str>)| self.mean_val_curve(&l.1).last().map(|p| p.1).unwrap_or(f64::INFINITY);
                                 f(x).partial_cmp(&f(y)).unwrap_or(std::cmp::Ordering::Equal)
                             })
                             .cloned()
                     })
                     .collect();
             }
-            lines.sort_by(|a, b| unbits(a.0.0).partial_cmp(&unbits(b.0.0)).unwrap().then(unbits(a.0.1).partial_cmp(&unbits(b.0.1)).unwrap()));
+            lines.sort_by(|a, b| {
+                unbits(a.0.0).partial_cmp(&unbits(b.0.0)).unwrap().then(unbits(a.0.1).partial_cmp(&unbits(b.0.1)).unwrap())
+            });
             let title = label(&self.keys, &k);
             let chart = LineChart::new(format!("validation loss vs step — {title}"), "step", "val loss");
             let mut series = Vec::new();
@@ -844,7 +911,10 @@ impl Analysis {
                 continue;
             }
             let name = Self::comparison_name(c);
-            let mut chart = LineChart::new(format!("final val loss vs training budget — {name}"), "budget (steps, one run each)", "final val loss").log_x().data_ticks_x();
+            let mut chart =
+                LineChart::new(format!("final val loss vs training budget — {name}"), "budget (steps, one run each)", "final val loss")
+                    .log_x()
+                    .data_ticks_x();
             for (vn, v) in vs {
                 chart = chart.series(vn.clone(), mean_curve(&v.3).iter().map(|p| (p.0, p.1)).collect());
             }
@@ -859,7 +929,8 @@ impl Analysis {
         if rows.is_empty() {
             return Vec::new();
         }
-        let mut lines: BTreeMap<(String, String, String, u64), Vec<(f64, f64)>> = BTreeMap::new();
+        type LineKey = (String, String, String, u64); // variant, reference, context, seq_len
+        let mut lines: BTreeMap<LineKey, Vec<(f64, f64)>> = BTreeMap::new();
         let mut bounds = 0;
         for s in &rows {
             let e = lines.entry((s.variant.clone(), s.reference.clone(), s.context.clone(), bits(s.seq_len))).or_default();
@@ -869,7 +940,10 @@ impl Analysis {
                 bounds += 1;
             }
         }
-        let mut chart = LineChart::new("steps-to-loss speedup S = B_ref / B_var", "reference budget B_ref (steps)", "speedup S").log_x().data_ticks_x().hline(1.0, "S = 1");
+        let mut chart = LineChart::new("steps-to-loss speedup S = B_ref / B_var", "reference budget B_ref (steps)", "speedup S")
+            .log_x()
+            .data_ticks_x()
+            .hline(1.0, "S = 1");
         for ((v, r, ctx, t), pts) in lines {
             let ctx = if ctx == "all runs" { String::new() } else { format!(" {ctx}") };
             chart = chart.series(format!("{v} vs {r}{ctx} T={}", fmt_num(unbits(t))), pts);
@@ -900,7 +974,11 @@ impl Analysis {
                     continue;
                 }
                 let Some((lr, _)) = v.3.get(&bits(b)).and_then(best_at_budget) else { continue };
-                let ids: Vec<&str> = c.run_ids.get(vn).map(|x| x.iter().filter(|r| r.1 == b && r.2 == lr).map(|r| r.0.as_str()).collect()).unwrap_or_default();
+                let ids: Vec<&str> = c
+                    .run_ids
+                    .get(vn)
+                    .map(|x| x.iter().filter(|r| r.1 == b && r.2 == lr).map(|r| r.0.as_str()).collect())
+                    .unwrap_or_default();
                 let curve = self.mean_val_curve(&ids);
                 if curve.is_empty() {
                     continue;
@@ -945,11 +1023,18 @@ impl Analysis {
             if rows.len() < 2 {
                 continue;
             }
-            let file = if ctx == "all runs" { format!("ladder_t{}", fmt_num(unbits(t))) } else { format!("ladder_{}_t{}", slug(&ctx), fmt_num(unbits(t))) };
+            let file = if ctx == "all runs" {
+                format!("ladder_t{}", fmt_num(unbits(t)))
+            } else {
+                format!("ladder_{}_t{}", slug(&ctx), fmt_num(unbits(t)))
+            };
             let ctx = if ctx == "all runs" { String::new() } else { format!("{ctx} ") };
             let budgets: BTreeSet<u64> = rows.iter().map(|r| bits(r.budget)).collect();
             let b = if budgets.len() == 1 { format!("budget {}", fmt_num(rows[0].budget)) } else { "largest budget each".into() };
-            let mut chart = BarChart::new(format!("final val loss per variant — {ctx}T={}, {b}", fmt_num(unbits(t))), "final val loss (lower is better)");
+            let mut chart = BarChart::new(
+                format!("final val loss per variant — {ctx}T={}, {b}", fmt_num(unbits(t))),
+                "final val loss (lower is better)",
+            );
             for (i, r) in rows.iter().enumerate() {
                 let ann = match r.gain_pct {
                     Some(g) if i > 0 => format!("{:.4} ({g:+.2}%)", r.loss),
@@ -1009,7 +1094,12 @@ impl Analysis {
                 v.sort_by_key(|(n, _)| n.trim_start_matches("layer ").parse::<usize>().unwrap_or(0));
                 v
             };
-            let panels_src = [("|α_A| per layer (attention)", col("alpha_attn")), ("|α_M| per layer (MLP)", col("alpha_mlp")), ("s_z (mean, effective)", col("sz_mean")), ("s_qk (mean, effective)", col("sqk_mean"))];
+            let panels_src = [
+                ("|α_A| per layer (attention)", col("alpha_attn")),
+                ("|α_M| per layer (MLP)", col("alpha_mlp")),
+                ("s_z (mean, effective)", col("sz_mean")),
+                ("s_qk (mean, effective)", col("sqk_mean")),
+            ];
             let panels: Vec<LineChart> = panels_src
                 .into_iter()
                 .filter(|(_, s)| !s.is_empty())
@@ -1026,9 +1116,16 @@ impl Analysis {
                 continue;
             }
             seen.insert(vlabel.clone());
-            let title = format!("learned scales vs step — {vlabel} ({} steps, lr {}, d={}, run {})", fmt_num(r.steps), fmt_lr(r.lr), fmt_num(r.width), r.id);
+            let title = format!(
+                "learned scales vs step — {vlabel} ({} steps, lr {}, d={}, run {})",
+                fmt_num(r.steps),
+                fmt_lr(r.lr),
+                fmt_num(r.width),
+                r.id
+            );
             let cols = panels.len().min(2);
-            let grid = Grid::new(title, panels, cols).note("Paper (nGPT §3.2, 0.5B/1B): mean |α_A| 0.20–0.25, |α_M| 0.32–0.37; s_qk ≈ 1.4–1.5; s_z ≈ 60 at 0.5B/1k.");
+            let grid = Grid::new(title, panels, cols)
+                .note("Paper (nGPT §3.2, 0.5B/1B): mean |α_A| 0.20–0.25, |α_M| 0.32–0.37; s_qk ≈ 1.4–1.5; s_z ≈ 60 at 0.5B/1k.");
             out.push((format!("diag_{}", slug(&vlabel)), Chart::Grid(grid)));
         }
         out
@@ -1062,13 +1159,19 @@ impl Analysis {
             self.runs.len(),
             if c.is_empty() { "none".into() } else { c.join(", ") },
             missing,
-            if self.keys.is_empty() { "none".into() } else { self.keys.iter().map(|k| format!("`{}`", short_key(k))).collect::<Vec<_>>().join(", ") }
+            if self.keys.is_empty() {
+                "none".into()
+            } else {
+                self.keys.iter().map(|k| format!("`{}`", short_key(k))).collect::<Vec<_>>().join(", ")
+            }
         );
         if !self.speedups.is_empty() {
             md += "## Steps-to-loss speedup (nGPT Fig. 2; anGPT)\n\n";
             md += &self.speedup_table(&all);
             md += "\nB_var: the variant's budget reaching the reference's final loss at B_ref, interpolating log(steps) linearly in final loss between the variant's budgets; no extrapolation (\"> max\": not reached at the largest budget, so S is an upper bound; \"< min\": beaten already at the smallest, a lower bound). ";
-            md += &format!("S 5–95%: bootstrap over seeds ({BOOTSTRAP_DRAWS} draws, RNG seed {BOOTSTRAP_SEED}). Wall-clock S = S ÷ (median step time variant / reference). With several LRs per budget each budget uses its best LR.\n");
+            md += &format!(
+                "S 5–95%: bootstrap over seeds ({BOOTSTRAP_DRAWS} draws, RNG seed {BOOTSTRAP_SEED}). Wall-clock S = S ÷ (median step time variant / reference). With several LRs per budget each budget uses its best LR.\n"
+            );
             md += "Small-scale targets (docs/variants.md §8.1–8.2): S > 1 at the largest budget for every T and growing with T and budget (nGPT); anGPT/GPT+ ≥ 1.2 (paper 1.4) with ≤ 5% step-time overhead.\n\n";
         }
         if self.lr_sweep {
@@ -1107,7 +1210,12 @@ impl Analysis {
         }
         if missing > 0 {
             md += "\n## Missing runs\n\n";
-            let m: Vec<String> = self.runs.iter().filter(|r| !r.is_data()).map(|r| format!("`{}` ({}, {})", r.id, r.status, label(&self.keys, &r.key))).collect();
+            let m: Vec<String> = self
+                .runs
+                .iter()
+                .filter(|r| !r.is_data())
+                .map(|r| format!("`{}` ({}, {})", r.id, r.status, label(&self.keys, &r.key)))
+                .collect();
             md += &m.join(", ");
             md += "\n";
         }
@@ -1298,7 +1406,11 @@ fn fmt_signed(v: f64, digits: usize) -> String {
 /// A markdown table; cells' `|` are escaped.
 pub fn md_table(headers: &[String], rows: &[Vec<String>]) -> String {
     let esc = |s: &str| s.replace('|', "\\|");
-    let mut s = format!("| {} |\n|{}|\n", headers.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "), headers.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+    let mut s = format!(
+        "| {} |\n|{}|\n",
+        headers.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "),
+        headers.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+    );
     for r in rows {
         s += &format!("| {} |\n", r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | "));
     }
@@ -1447,7 +1559,12 @@ pub fn to_csv(df: &DataFrame) -> Result<String> {
             .map(|c| match c.dtype() {
                 DataType::String => c.str().ok().and_then(|s| s.get(i)).map(quote).unwrap_or_default(),
                 DataType::Boolean => c.bool().ok().and_then(|s| s.get(i)).map(|b| b.to_string()).unwrap_or_default(),
-                _ => c.cast(&DataType::Float64).ok().and_then(|c| c.f64().ok().and_then(|f| f.get(i))).map(|v| format!("{v}")).unwrap_or_default(),
+                _ => c
+                    .cast(&DataType::Float64)
+                    .ok()
+                    .and_then(|c| c.f64().ok().and_then(|f| f.get(i)))
+                    .map(|v| format!("{v}"))
+                    .unwrap_or_default(),
             })
             .collect();
         out.push_str(&cells.join(","));
@@ -1478,7 +1595,12 @@ impl fmt::Display for ReportSummary {
         writeln!(f, "{}", self.main_table)?;
         writeln!(f, "{} runs ({} missing); {} derived numbers", self.runs, self.missing, self.derived_rows)?;
         writeln!(f, "wrote {}, {}, {}", self.report_md.display(), self.report_csv.display(), self.report_parquet.display())?;
-        write!(f, "wrote {} plots (PNG + SVG) under {}", self.plots.len(), self.plots.first().and_then(|p| p.parent()).map(|p| p.display().to_string()).unwrap_or_else(|| "-".into()))
+        write!(
+            f,
+            "wrote {} plots (PNG + SVG) under {}",
+            self.plots.len(),
+            self.plots.first().and_then(|p| p.parent()).map(|p| p.display().to_string()).unwrap_or_else(|| "-".into())
+        )
     }
 }
 

@@ -70,7 +70,18 @@ fn diverged_runs_count_as_infinite_and_leave_the_fit_intact() {
     let pts: Vec<(f64, f64)> = g
         .iter()
         .enumerate()
-        .map(|(i, &lr)| (lr, if i == 5 { f64::NAN } else if i == 6 { f64::INFINITY } else { parabola(lr, eta) }))
+        .map(|(i, &lr)| {
+            (
+                lr,
+                if i == 5 {
+                    f64::NAN
+                } else if i == 6 {
+                    f64::INFINITY
+                } else {
+                    parabola(lr, eta)
+                },
+            )
+        })
         .collect();
     let o = lr_optimum(&pts).unwrap();
     assert_eq!(o.diverged, 2);
@@ -123,7 +134,7 @@ fn speedup_of_a_k_times_faster_power_law_is_recovered_within_two_percent() {
             assert_eq!(all.len(), 5);
             for s in all {
                 let b_var = s.budget_ref / k;
-                if b_var >= BUDGETS[0] && b_var <= BUDGETS[4] {
+                if (BUDGETS[0]..=BUDGETS[4]).contains(&b_var) {
                     assert!(matches!(s.reach, Reach::At(_)), "{s:?}");
                     assert!((s.speedup / k - 1.0).abs() < 0.02, "a={a} b={b} k={k} B_ref={}: S={}", s.budget_ref, s.speedup);
                 } else {
@@ -260,7 +271,13 @@ fn lr_sweep(dir: &Path) {
                     let diverged = lr > 4.0 * eta;
                     rows.push(Row {
                         id,
-                        status: if pending { "pending" } else if diverged { "diverged" } else { "done" },
+                        status: if pending {
+                            "pending"
+                        } else if diverged {
+                            "diverged"
+                        } else {
+                            "done"
+                        },
                         arch: "ngpt",
                         param,
                         lr,
@@ -326,7 +343,13 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
     let mut curves = Vec::new();
     for (arch, lr) in [("gpt", 2e-3), ("ngpt", 4e-3)] {
         for seq in [64.0, 128.0] {
-            let k = if arch == "gpt" { 1.0 } else if seq == 64.0 { 2.0 } else { 3.0 };
+            let k = if arch == "gpt" {
+                1.0
+            } else if seq == 64.0 {
+                2.0
+            } else {
+                3.0
+            };
             for b in BUDGETS {
                 for seed in [1.0, 2.0] {
                     let id = format!("{arch}-{seq}-{b}-{seed}");
@@ -345,13 +368,24 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
                         step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
                         flags: &[],
                     });
-                    let c: Vec<(u32, f32)> = (1..=10).map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32)).collect();
+                    let c: Vec<(u32, f32)> = (1..=10)
+                        .map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32))
+                        .collect();
                     if arch == "ngpt" && seed == 1.0 && b == 4000.0 {
                         let mut m = Metrics::default();
                         for &(s, v) in &c {
                             m.push(s as usize, s as u64 * 1024, lr, v, 1.0, 0.0);
                             let x = s as f64 / b;
-                            m.set_eval(v, &[("alpha_attn.0".into(), 0.05 + 0.1 * x), ("alpha_attn.1".into(), 0.05 + 0.08 * x), ("alpha_mlp.0".into(), 0.05 + 0.2 * x), ("alpha_mlp.1".into(), 0.05 + 0.15 * x), ("sz_mean".into(), 1.0 + 5.0 * x)]);
+                            m.set_eval(
+                                v,
+                                &[
+                                    ("alpha_attn.0".into(), 0.05 + 0.1 * x),
+                                    ("alpha_attn.1".into(), 0.05 + 0.08 * x),
+                                    ("alpha_mlp.0".into(), 0.05 + 0.2 * x),
+                                    ("alpha_mlp.1".into(), 0.05 + 0.15 * x),
+                                    ("sz_mean".into(), 1.0 + 5.0 * x),
+                                ],
+                            );
                         }
                         let rd = RunDir::new(dir.join("runs").join(&id));
                         std::fs::create_dir_all(&rd.root).unwrap();
@@ -415,7 +449,20 @@ fn report_tolerates_partial_and_empty_sweeps() {
     // Everything pending: no numbers, but a report.
     let dir = tmpdir("pending");
     let rows: Vec<Row> = (0..3)
-        .map(|i| Row { id: format!("r{i}"), status: "pending", arch: "gpt", param: "sp", lr: 1e-3 * (i + 1) as f64, d: 64.0, steps: 100.0, seq: 64.0, seed: 1.0, loss: None, step_time: f64::NAN, flags: &[] })
+        .map(|i| Row {
+            id: format!("r{i}"),
+            status: "pending",
+            arch: "gpt",
+            param: "sp",
+            lr: 1e-3 * (i + 1) as f64,
+            d: 64.0,
+            steps: 100.0,
+            seq: 64.0,
+            seed: 1.0,
+            loss: None,
+            step_time: f64::NAN,
+            flags: &[],
+        })
         .collect();
     write_results(&dir, &rows);
     let s = normlab::report::report(&dir).unwrap();
@@ -442,7 +489,18 @@ fn group_keys_skip_columns_that_follow_other_keys() {
 #[test]
 fn figure_registry_is_complete_and_unknown_data_is_refused() {
     let names: Vec<&str> = normlab::figures::list().iter().map(|f| f.name).collect();
-    for n in ["ngpt-fig1", "ngpt-speedup", "angpt-ladder", "nugpt-width", "nugpt-depth", "nugpt-horizon", "mup-transfer", "coord-check", "alignment", "length-extrapolation"] {
+    for n in [
+        "ngpt-fig1",
+        "ngpt-speedup",
+        "angpt-ladder",
+        "nugpt-width",
+        "nugpt-depth",
+        "nugpt-horizon",
+        "mup-transfer",
+        "coord-check",
+        "alignment",
+        "length-extrapolation",
+    ] {
         assert!(names.contains(&n), "{n} missing");
     }
     for f in normlab::figures::list() {
