@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LC=scripts/slurm/local-cluster.sh
-BIN=target/release/normlab
+BIN=${CARGO_TARGET_DIR:-target}/release/normlab
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "ci-slurm: SKIPPED (needs root and apt-get to install Slurm)"; exit 0
 fi
