@@ -78,15 +78,12 @@ fn stepper<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> B
         let t1 = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &m);
         let t2 = Instant::now();
-        let (m, _norm) = {
-            let norm = crate::optim::global_grad_norm(&grads, &params);
+        let m = {
             let mut grads = grads;
-            if opt.clip > 0.0 {
-                crate::optim::scale_grads(&mut grads, &params, (opt.clip / (norm + 1e-6)).min(1.0));
-            }
-            let m = opt.inner.step(opt.learning_rates(lr), m, grads);
+            opt.clip(&mut grads, &params);
+            let m = opt.update(m, grads, lr);
             sync(&m);
-            (m, norm)
+            m
         };
         let t3 = Instant::now();
         let m = m.post_step();

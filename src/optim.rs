@@ -83,12 +83,22 @@ impl Optimizer {
     /// Clip (when configured), take one AdamW step, apply the architecture's constraint.
     /// Returns the model and the global gradient norm before clipping.
     pub fn step<A: Architecture>(&mut self, model: A, mut grads: GradientsParams, params: &[ParamInfo], lr: f64) -> (A, f64) {
-        let norm = global_grad_norm(&grads, params);
+        let norm = self.clip(&mut grads, params);
+        (self.update(model, grads, lr).post_step(), norm)
+    }
+
+    /// Global-norm clipping (when configured); returns the norm before clipping.
+    pub fn clip(&self, grads: &mut GradientsParams, params: &[ParamInfo]) -> f64 {
+        let norm = global_grad_norm(grads, params);
         if self.clip > 0.0 {
-            scale_grads(&mut grads, params, (self.clip / (norm + 1e-6)).min(1.0));
+            scale_grads(grads, params, (self.clip / (norm + 1e-6)).min(1.0));
         }
-        let model = self.inner.step(self.learning_rates(lr), model, grads);
-        (model.post_step(), norm)
+        norm
+    }
+
+    /// The AdamW update alone (per-group LR, weight decay and ε), without the constraint.
+    pub fn update<A: Architecture>(&mut self, model: A, grads: GradientsParams, lr: f64) -> A {
+        self.inner.step(self.learning_rates(lr), model, grads)
     }
 }
 
