@@ -13,8 +13,8 @@
 //! nGPT's √d), the SwiGLU hidden vector and the MLP output have unit norm. QK-norm is GPT+'s
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
-use super::layers::{apply, 
-    Constraint, RmsNorm, project_to_sphere, causal_attention, embedding, filled, linear, merge_heads, rope,
+use super::layers::{
+    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, merge_heads, project_to_sphere, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -24,6 +24,7 @@ use burn::module::Param;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use burn::tensor::activation::silu;
 
 /// Indices into a block's frozen `nu` vector.
 const NU_NAMES: [&str; 7] = ["v", "att", "o", "up", "act", "down", "qk"];
@@ -84,11 +85,13 @@ impl Block {
         self.nu.val().narrow(0, i, 1)
     }
 
+    /// The attention sub-block before its output factor: ν_v, ν_att and ν_o are frozen scalars
+    /// and attention and W_o are linear in v, so all three are applied once, in `forward`.
     fn attention(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
         let dh = h.dims()[2] / c.n_head;
         let mut q = split_heads(apply(&self.query, h.clone()), c.n_head);
         let mut k = split_heads(apply(&self.key, h.clone()), c.n_head);
-        let v = split_heads(apply(&self.value, h), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
+        let v = split_heads(apply(&self.value, h), c.n_head);
         if c.exact_qk_norm {
             q = self.q_norm.forward(q);
             k = self.k_norm.forward(k);
@@ -98,23 +101,34 @@ impl Block {
             k = k * s;
         }
         let (q, k) = (rope(q, c.rope), rope(k, c.rope));
-        let o = causal_attention(q, k, v, 1.0 / (dh as f64).sqrt()) * self.nu(NU_ATT).unsqueeze::<4>();
-        apply(&self.att_c_proj, merge_heads(o)) * self.nu(NU_O).unsqueeze::<3>()
+        let o = causal_attention(q, k, v, 1.0 / (dh as f64).sqrt());
+        apply(&self.att_c_proj, merge_heads(o))
     }
 
+    /// The SwiGLU sub-block before its output factor: ν_up must act on the gate before SiLU,
+    /// but on the linear half it commutes with everything after, as do ν_act and ν_down.
     fn mlp(&self, h: Tensor<3>) -> Tensor<3> {
-        let uv = apply(&self.c_fc, h) * self.nu(NU_UP).unsqueeze::<3>();
-        let hidden = swiglu(uv) * self.nu(NU_ACT).unsqueeze::<3>();
-        apply(&self.mlp_c_proj, hidden) * self.nu(NU_DOWN).unsqueeze::<3>()
+        let uv = apply(&self.c_fc, h);
+        let half = uv.dims()[2] / 2;
+        let u = uv.clone().narrow(2, 0, half);
+        let g = uv.narrow(2, half, half) * self.nu(NU_UP).unsqueeze::<3>();
+        apply(&self.mlp_c_proj, u * silu(g))
+    }
+
+    /// h ← ν(α)·(h + α(x − h)) with x = ν_x·y, written as a₁⊙h + a₂⊙y (a₁ = ν(α)(1−α),
+    /// a₂ = ν(α)·α·ν_x, both d-vectors) so the [B, T, d] tensors see two products and a sum.
+    fn lerp(h: Tensor<3>, y: Tensor<3>, alpha: Tensor<1>, nu_x: Tensor<1>) -> Tensor<3> {
+        let nu = nu_alpha(&alpha);
+        let a1 = (alpha.clone().neg() + 1.0) * nu.clone();
+        let a2 = alpha * nu * nu_x;
+        h * a1.unsqueeze::<3>() + y * a2.unsqueeze::<3>()
     }
 
     fn forward(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
-        let alpha_a = self.attn_alpha.val() * c.alpha;
-        let x_a = self.attention(h.clone(), c);
-        let h = (h.clone() + alpha_a.clone().unsqueeze::<3>() * (x_a - h)) * nu_alpha(&alpha_a).unsqueeze::<3>();
-        let alpha_m = self.mlp_alpha.val() * c.alpha;
-        let x_m = self.mlp(h.clone());
-        (h.clone() + alpha_m.clone().unsqueeze::<3>() * (x_m - h)) * nu_alpha(&alpha_m).unsqueeze::<3>()
+        let nu_a = self.nu(NU_V) * self.nu(NU_ATT) * self.nu(NU_O);
+        let h = Self::lerp(h.clone(), self.attention(h, c), self.attn_alpha.val() * c.alpha, nu_a);
+        let nu_m = self.nu(NU_UP) * self.nu(NU_ACT) * self.nu(NU_DOWN);
+        Self::lerp(h.clone(), self.mlp(h), self.mlp_alpha.val() * c.alpha, nu_m)
     }
 
     /// Empirical ν: feed unit-norm random inputs through each stage in turn, setting each
