@@ -430,7 +430,8 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
         .filter(|k| df.column(k).map(|c| c.n_unique().unwrap_or(1) > 1).unwrap_or(false) || **k == "cfg.arch")
         .map(|k| k.to_string())
         .collect();
-    let groups = lr_points(df, &keys)?;
+    let mut groups: Vec<_> = lr_points(df, &keys)?.into_iter().collect();
+    groups.sort_by(|a, b| normlab::analysis::runs::natural_cmp(&a.0, &b.0));
     println!("\nbest learning rate per group (parabola fit in log LR; * = at the grid edge)");
     println!("{}  {:>10} {:>10} {:>5}", keys.iter().map(|k| format!("{:>14}", k.trim_start_matches("cfg."))).collect::<String>(), "eta*", "loss", "n");
     for (k, pts) in groups {
@@ -555,6 +556,7 @@ fn run() -> Result<()> {
 }
 
 fn print_bench(results: &[normlab::bench::BenchResult]) {
+    use normlab::bench::BenchResult;
     use normlab::bench::median;
     println!(
         "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}",
@@ -574,10 +576,15 @@ fn print_bench(results: &[normlab::bench::BenchResult]) {
         );
     }
     if let Some(base) = results.first() {
-        let ratios: Vec<String> = results[1..]
-            .iter()
-            .map(|r| format!("{}_vs_{}={:.3}", r.arch.as_str(), base.arch.as_str(), median(&r.times.total) / median(&base.times.total)))
-            .collect();
+        let ratio = |a: &BenchResult, b: &BenchResult| {
+            format!("{}_vs_{}={:.3}", a.arch.as_str(), b.arch.as_str(), median(&a.times.total) / median(&b.times.total))
+        };
+        let mut ratios: Vec<String> = results[1..].iter().map(|r| ratio(r, base)).collect();
+        // anGPT's target is against GPT+ (its baseline in the paper), not GPT.
+        let find = |name: &str| results.iter().find(|r| r.arch.as_str() == name);
+        if let (Some(a), Some(p)) = (find("angpt"), find("gpt_plus")) {
+            ratios.push(ratio(a, p));
+        }
         if !ratios.is_empty() {
             println!("step-time ratios: {}", ratios.join(" "));
         }
