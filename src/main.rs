@@ -424,18 +424,16 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
     if df.column("cfg.optim.lr").is_err() {
         return Ok(());
     }
-    let candidates = ["cfg.arch", "cfg.param.name", "cfg.model.d_model", "cfg.model.n_layer", "cfg.train.steps", "cfg.data.seq_len"];
-    let keys: Vec<String> = candidates
-        .iter()
-        .filter(|k| df.column(k).map(|c| c.n_unique().unwrap_or(1) > 1).unwrap_or(false) || **k == "cfg.arch")
-        .map(|k| k.to_string())
-        .collect();
+    // The same group keys as the report (every varying setting except LR and seed).
+    let keys = normlab::analysis::runs::group_keys(df)?;
     let mut groups: Vec<_> = lr_points(df, &keys)?.into_iter().collect();
     groups.sort_by(|a, b| normlab::analysis::runs::natural_cmp(&a.0, &b.0));
     println!("\nbest learning rate per group (parabola fit in log LR; * = at the grid edge)");
-    println!("{}  {:>10} {:>10} {:>5}", keys.iter().map(|k| format!("{:>14}", k.trim_start_matches("cfg."))).collect::<String>(), "eta*", "loss", "n");
+    let names: Vec<String> = keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
+    let widths: Vec<usize> = names.iter().map(|n| n.chars().count().max(10) + 2).collect();
+    println!("{}  {:>10} {:>10} {:>5}", names.iter().zip(&widths).map(|(n, w)| format!("{n:>w$}")).collect::<String>(), "eta*", "loss", "n");
     for (k, pts) in groups {
-        let cells: String = k.iter().map(|v| format!("{v:>14}")).collect();
+        let cells: String = k.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
         match lr_optimum(&pts) {
             Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge { "*" } else { " " }, o.loss_star, o.points),
             None => println!("{cells}  {:>10} {:>10} {:>5}", "all diverged", "", pts.len()),

@@ -106,10 +106,11 @@ impl Analysis {
                 .data_ticks_x();
             for d in &ds {
                 chart = chart.series(
-                    format!("{} (drift {:.2}×, slope {})", d.label, d.drift, fmt_signed(d.slope, 2)),
+                    format!("{}: {:.2}×, slope {}", d.label, d.drift, fmt_signed(d.slope, 2)),
                     d.points.iter().map(|p| (p.0, p.1)).collect(),
                 );
             }
+            chart = chart.note("legend: drift max η* / min η* across the axis, and the slope d ln η* / d ln x");
             let edges: usize = ds.iter().map(|d| d.points.iter().filter(|p| p.2).count()).sum();
             if edges > 0 {
                 chart = chart.note(format!("{edges} η* at the edge of the LR grid (bounds, not fits); see report.md"));
