@@ -1,12 +1,13 @@
 //! normlab: a research harness for normalized transformers.
 //!
 //! Data flows one way through the modules, in this order:
-//! config → data → model (architecture × parameterization) → optim → train → record
+//! config → data → kernels (fused CPU ops) → model (architecture × parameterization) → optim → train → record
 //! → reference/bench (checks of the model and trainer).
 
 pub mod config;
 pub mod data;
 pub mod param;
+pub mod kernels;
 pub mod model;
 pub mod optim;
 pub mod train;

@@ -14,7 +14,7 @@
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
 use super::layers::{
-    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, merge_heads, project_to_sphere, rope,
+    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, project_to_sphere, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -24,7 +24,6 @@ use burn::module::Param;
 use burn::nn::{Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::silu;
 
 /// Indices into a block's frozen `nu` vector.
 const NU_NAMES: [&str; 7] = ["v", "att", "o", "up", "act", "down", "qk"];
@@ -89,30 +88,32 @@ impl Block {
     /// and attention and W_o are linear in v, so all three are applied once, in `forward`.
     fn attention(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
         let dh = h.dims()[2] / c.n_head;
-        let mut q = split_heads(apply(&self.query, h.clone()), c.n_head);
-        let mut k = split_heads(apply(&self.key, h.clone()), c.n_head);
-        let v = split_heads(apply(&self.value, h), c.n_head);
-        if c.exact_qk_norm {
-            q = self.q_norm.forward(q);
-            k = self.k_norm.forward(k);
+        let (q, k) = if c.exact_qk_norm {
+            let q = split_heads(apply(&self.query, h.clone()), c.n_head);
+            let k = split_heads(apply(&self.key, h.clone()), c.n_head);
+            (self.q_norm.forward(q), self.k_norm.forward(k))
         } else {
-            let s = self.nu(NU_QK).unsqueeze::<4>();
-            q = q * s.clone();
-            k = k * s;
-        }
+            // ν_qk is a frozen scalar and RoPE is linear: scale the [d, d] weights, not q and k.
+            let s = self.nu(NU_QK).unsqueeze::<2>();
+            let q = matmul_tokens(h.clone(), self.query.weight.val() * s.clone());
+            let k = matmul_tokens(h.clone(), self.key.weight.val() * s);
+            (split_heads(q, c.n_head), split_heads(k, c.n_head))
+        };
+        let v = split_heads(apply(&self.value, h), c.n_head);
         let (q, k) = (rope(q, c.rope), rope(k, c.rope));
         let o = causal_attention(q, k, v, 1.0 / (dh as f64).sqrt());
         apply(&self.att_c_proj, merge_heads(o))
     }
 
-    /// The SwiGLU sub-block before its output factor: ν_up must act on the gate before SiLU,
-    /// but on the linear half it commutes with everything after, as do ν_act and ν_down.
+    /// The SwiGLU sub-block before its output factor: ν_up must act on the gate before SiLU
+    /// (folded into the gate's weight columns, [d, 8d] instead of [B·T, 8d]); on the linear
+    /// half it commutes with everything after, as do ν_act and ν_down.
     fn mlp(&self, h: Tensor<3>) -> Tensor<3> {
-        let uv = apply(&self.c_fc, h);
-        let half = uv.dims()[2] / 2;
-        let u = uv.clone().narrow(2, 0, half);
-        let g = uv.narrow(2, half, half) * self.nu(NU_UP).unsqueeze::<3>();
-        apply(&self.mlp_c_proj, u * silu(g))
+        let w = self.c_fc.weight.val();
+        let half = w.dims()[1] / 2;
+        let ones = Tensor::<1>::ones([half], &w.device());
+        let gate_scale = Tensor::cat(vec![ones, self.nu(NU_UP).expand([half])], 0).unsqueeze::<2>();
+        apply(&self.mlp_c_proj, swiglu(matmul_tokens(h, w * gate_scale)))
     }
 
     /// h ← ν(α)·(h + α(x − h)) with x = ν_x·y, written as a₁⊙h + a₂⊙y (a₁ = ν(α)(1−α),

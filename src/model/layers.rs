@@ -5,15 +5,13 @@ use crate::config::Rope;
 use burn::module::{Param, ParamId};
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{silu, softmax};
+pub use crate::kernels::{RMS_EPS, causal_attention, rms_normalize, swiglu, unit_norm};
 
 /// RMSNorm with a learnable gain: x / √(mean(x²) + 1e-6) ⊙ g (eps inside the root, as the reference).
 #[derive(Module, Debug)]
 pub struct RmsNorm {
     pub weight: Param<Tensor<1>>,
 }
-
-pub const RMS_EPS: f64 = 1e-6;
 
 impl RmsNorm {
     pub fn new(d: usize, device: &Device) -> Self {
@@ -23,18 +21,6 @@ impl RmsNorm {
         let g = self.weight.val().unsqueeze::<D>();
         rms_normalize(x) * g
     }
-}
-
-/// x / √(mean(x²) + eps) over the last axis.
-pub fn rms_normalize<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let ms = x.clone().square().mean_dim(D - 1);
-    x / (ms + RMS_EPS).sqrt()
-}
-
-/// x / max(‖x‖, 1e-12) along `dim`.
-pub fn unit_norm<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
-    let n = x.clone().square().sum_dim(dim).sqrt().clamp_min(1e-12);
-    x / n
 }
 
 /// Bias-free linear layer with N(0, std²) init. burn's weight layout is [d_in, d_out].
@@ -48,8 +34,12 @@ pub fn linear(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
 /// x·W for x [B, T, d_in] as one [B·T, d_in] × [d_in, d_out] matrix product: one large GEMM
 /// (and one for ∂W in backward) instead of B batched small ones — measured faster on flex.
 pub fn apply(l: &Linear, x: Tensor<3>) -> Tensor<3> {
+    matmul_tokens(x, l.weight.val())
+}
+
+/// x·W for x [B, T, d_in] and W [d_in, d_out], as one 2-D GEMM.
+pub fn matmul_tokens(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     let [b, t, d] = x.dims();
-    let w = l.weight.val();
     let out = w.dims()[1];
     x.reshape([b * t, d]).matmul(w).reshape([b, t, out])
 }
@@ -75,8 +65,18 @@ pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
     x.swap_dims(1, 2).reshape([b, t, h * d])
 }
 
-/// Rotary embedding over the last axis of [B, H, T, Dh], positions 0..T along axis 2.
+/// Rotary embedding over the last axis of [B, H, T, Dh], positions 0..T along axis 2
+/// (fused on flex for the textbook kind).
 pub fn rope(x: Tensor<4>, kind: Rope) -> Tensor<4> {
+    if kind == Rope::Standard && crate::kernels::fusable(&x) && x.dims()[3] % 2 == 0 {
+        crate::kernels::rope_fused(x)
+    } else {
+        rope_composite(x, kind)
+    }
+}
+
+/// RoPE from tensor ops: both kinds, any backend.
+pub fn rope_composite(x: Tensor<4>, kind: Rope) -> Tensor<4> {
     let [b, h, t, d] = x.dims();
     let m = d / 2;
     let device = x.device();
@@ -108,24 +108,6 @@ pub fn rope(x: Tensor<4>, kind: Rope) -> Tensor<4> {
         }
     };
     Tensor::cat(vec![out0, out1], 4).reshape([b, h, t, d])
-}
-
-/// Causal softmax attention on [B, H, T, Dh] with an explicit softmax scale.
-pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64) -> Tensor<4> {
-    let t = q.dims()[2];
-    let scores = q.matmul(k.swap_dims(2, 3)) * scale;
-    // tril_mask is true strictly above the diagonal, i.e. the future positions to hide.
-    let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device()).unsqueeze::<4>();
-    let scores = scores.mask_fill(mask, f32::NEG_INFINITY);
-    softmax(scores, 3).matmul(v)
-}
-
-/// SwiGLU on the stacked projection [.., 2·D]: first half u, second half the gate.
-pub fn swiglu(uv: Tensor<3>) -> Tensor<3> {
-    let d2 = uv.dims()[2];
-    let u = uv.clone().narrow(2, 0, d2 / 2);
-    let g = uv.narrow(2, d2 / 2, d2 / 2);
-    u * silu(g)
 }
 
 /// Replace a parameter's value while keeping its id and require-grad flag (so optimizer

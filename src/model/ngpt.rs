@@ -5,7 +5,7 @@
 //! θ is stored, θ·s_init/s_scale is used.
 
 use super::layers::{apply, 
-    Constraint, causal_attention, project_to_sphere, embedding, filled, linear, merge_heads, rope, split_heads, swiglu, unit_norm,
+    Constraint, causal_attention, project_to_sphere, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};
@@ -134,9 +134,11 @@ impl Block {
         let h = unit_norm(h_res.clone() + alpha_a * (h_a - h_res), 2);
 
         probe.record(format!("block.{i}.mlp_in"), &h);
-        let uv = apply(&self.c_fc, h.clone());
-        // u ← s_u ⊙ u, ν ← s_ν ⊙ ν·√d (eq. 20–21; the √d on u too is harmless: Norm is scale-invariant)
-        let uv = if c.fixed_suv { uv * c.sqrt_d } else { uv * (self.suv.val() * (c.suv * c.sqrt_d)).unsqueeze::<3>() };
+        // u ← s_u ⊙ u, ν ← s_ν ⊙ ν·√d (eq. 20–21; the √d on u too is harmless: Norm is scale-invariant).
+        // A per-column scale of h·W equals h·(W ⊙ s): scaling the [d, 8d] weight is cheaper than [B·T, 8d].
+        let w = self.c_fc.weight.val();
+        let w = if c.fixed_suv { w * c.sqrt_d } else { w * (self.suv.val() * (c.suv * c.sqrt_d)).unsqueeze::<2>() };
+        let uv = matmul_tokens(h.clone(), w);
         let hidden = swiglu(uv);
         probe.record(format!("block.{i}.mlp_hidden"), &hidden);
         let m = apply(&self.mlp_c_proj, hidden);

@@ -1,0 +1,30 @@
+//! Fused CPU kernels that burn's `flex` backend lacks, plugged in through burn's backend
+//! extension (`#[backend_extension]`) with hand-written backward passes. Each op has a
+//! composite reference built from ordinary tensor ops; the model calls the fused kernel on
+//! `flex` and the composite everywhere else (wgpu, cuda), and tests hold the two to each
+//! other in value and gradient.
+
+mod causal_attention;
+mod heads;
+mod normalize;
+mod rope;
+mod swiglu;
+
+pub use causal_attention::{causal_attention, causal_attention_composite};
+pub use normalize::{RMS_EPS, UNIT_FLOOR, rms_normalize, rms_normalize_composite, unit_norm, unit_norm_composite};
+pub use rope::rope_fused;
+pub use swiglu::{swiglu, swiglu_composite};
+
+use burn::backend::DispatchDevice;
+use burn::prelude::*;
+
+/// Whether the fused kernels apply to `x`: an f32 tensor on flex.
+pub fn fusable<const D: usize>(x: &Tensor<D>) -> bool {
+    is_flex(&x.device()) && x.dtype() == burn::tensor::DType::F32
+}
+
+/// Whether `device` (autodiff or not) runs on burn-flex.
+pub fn is_flex(device: &Device) -> bool {
+    let inner = device.clone().inner();
+    matches!(inner.as_dispatch(), DispatchDevice::Flex(_))
+}
