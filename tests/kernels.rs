@@ -158,3 +158,18 @@ fn fused_rope_matches_composite_in_value_and_gradient() {
         assert!(max_abs_diff(g1, g2) < 1e-5);
     }
 }
+
+#[test]
+fn polynomial_exp_is_within_a_few_ulp_of_libm() {
+    use normlab::kernels::rows::exp;
+    let mut worst = 0f64;
+    let mut x = -87.0f32;
+    while x <= 88.0 {
+        let (got, want) = (exp(x) as f64, (x as f64).exp());
+        worst = worst.max(((got - want) / want).abs());
+        x += 0.001_37;
+    }
+    assert!(worst < 3.0 * f32::EPSILON as f64, "worst relative error {worst:e}");
+    assert_eq!(exp(0.0), 1.0);
+    assert!(exp(-1000.0) < 1e-37 && exp(1000.0).is_finite());
+}

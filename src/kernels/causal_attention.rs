@@ -9,6 +9,7 @@
 //! dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = scale·dS·K, dK = scale·dSᵀ·Q.
 
 use super::heads::{Heads, Out, alloc, dims, readable, tensor};
+use super::rows;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -126,16 +127,8 @@ fn forward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, scale: f64) -> (FlexT
             scores(qh, kh, bi, hi, t, d, scale as f32, p);
             for (i, row) in p.chunks_mut(t).enumerate() {
                 let (seen, future) = row.split_at_mut(i + 1);
-                let max = seen.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-                let mut sum = 0f32;
-                for x in seen.iter_mut() {
-                    *x = (*x - max).exp();
-                    sum += *x;
-                }
-                let inv = 1.0 / sum;
-                seen.iter_mut().for_each(|x| *x *= inv);
+                lse[i] = rows::softmax(seen);
                 future.fill(0.0);
-                lse[i] = max + sum.ln();
             }
             let dst = out.head(oh, bi, hi);
             unsafe { gemm(t, d, t, (dst, oh.row, 1), (p.as_ptr(), t, 1), (vh.head(bi, hi), vh.row, 1), 1.0) }
@@ -163,7 +156,7 @@ fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse:
             scores(qh, kh, bi, hi, t, d, scale, p);
             for (i, row) in p.chunks_mut(t).enumerate() {
                 let (seen, future) = row.split_at_mut(i + 1);
-                seen.iter_mut().for_each(|x| *x = (*x - lse[i]).exp());
+                rows::exp_shifted(seen, lse[i]);
                 future.fill(0.0);
             }
             let (q0, k0, v0, o0, do0) = (qh.head(bi, hi), kh.head(bi, hi), vh.head(bi, hi), oh.head(bi, hi), doh.head(bi, hi));
@@ -177,11 +170,11 @@ fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse:
             // δ_i = Σ_c dO[i,c]·O[i,c]
             for (i, di) in delta.iter_mut().enumerate() {
                 let (o_row, do_row) = unsafe { (std::slice::from_raw_parts(o0.add(i * oh.row), d), std::slice::from_raw_parts(do0.add(i * doh.row), d)) };
-                *di = o_row.iter().zip(do_row).map(|(a, b)| a * b).sum();
+                *di = rows::dot(o_row, do_row);
             }
             // dS = P ⊙ (dP − δ); zero in the future half since P is.
-            for ((ds_row, p_row), di) in ds.chunks_mut(t).zip(p.chunks(t)).zip(delta.iter()) {
-                ds_row.iter_mut().zip(p_row).for_each(|(g, &pv)| *g = pv * (*g - di));
+            for ((ds_row, p_row), &di) in ds.chunks_mut(t).zip(p.chunks(t)).zip(delta.iter()) {
+                rows::softmax_backward(ds_row, p_row, di);
             }
             unsafe {
                 // dQ = scale·dS·K ; dK = scale·dSᵀ·Q

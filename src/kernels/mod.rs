@@ -8,6 +8,7 @@ mod causal_attention;
 mod heads;
 mod normalize;
 mod rope;
+pub mod rows;
 mod swiglu;
 
 pub use causal_attention::{causal_attention, causal_attention_composite};

@@ -16,6 +16,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use super::rows;
 use rayon::prelude::*;
 
 /// ε inside RMSNorm's root, as in the reference.
@@ -117,14 +118,14 @@ fn forward(x: &FlexTensor, rms: bool) -> (FlexTensor, Vec<f32>) {
     let rows = rows_per_task(w);
     y.par_chunks_mut(rows * w).zip(src.par_chunks(rows * w)).zip(n.par_chunks_mut(rows)).for_each(|((y, x), n)| {
         for ((y, x), n) in y.chunks_mut(w).zip(x.chunks(w)).zip(n.iter_mut()) {
-            let ss: f32 = x.iter().map(|v| v * v).sum();
+            let ss = rows::dot(x, x);
             let (div, clamped) = if rms {
                 ((ss / w as f32 + RMS_EPS as f32).sqrt(), false)
             } else {
                 let norm = ss.sqrt();
                 if norm > UNIT_FLOOR as f32 { (norm, false) } else { (UNIT_FLOOR as f32, true) }
             };
-            y.iter_mut().zip(x).for_each(|(y, x)| *y = x / div);
+            rows::divide(y, x, div);
             *n = if clamped { -div } else { div };
         }
     });
@@ -142,10 +143,8 @@ fn backward(y: &FlexTensor, n: &[f32], rms: bool, dy: &FlexTensor) -> FlexTensor
         |(((dx, y), dy), n)| {
             for (((dx, y), dy), &n) in dx.chunks_mut(w).zip(y.chunks(w)).zip(dy.chunks(w)).zip(n) {
                 let inv = 1.0 / n.abs();
-                let proj = if n < 0.0 { 0.0 } else { c * y.iter().zip(dy).map(|(a, b)| a * b).sum::<f32>() };
-                for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-                    *dx = (dy - proj * y) * inv;
-                }
+                let proj = if n < 0.0 { 0.0 } else { c * rows::dot(y, dy) };
+                rows::normalize_backward(dx, y, dy, proj, inv);
             }
         },
     );

@@ -16,6 +16,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
+use super::rows;
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]
@@ -85,11 +86,7 @@ fn rotate(x: &FlexTensor, inverse: bool, t_major: bool) -> FlexTensor {
         for p in 0..t {
             let (x, y) = unsafe { (std::slice::from_raw_parts(x0.add(p * src.row), d), std::slice::from_raw_parts_mut(y0.add(p * dst.row), d)) };
             let (c, s) = (&cos[p * d / 2..(p + 1) * d / 2], &sin[p * d / 2..(p + 1) * d / 2]);
-            for (i, (y, x)) in y.chunks_exact_mut(2).zip(x.chunks_exact(2)).enumerate() {
-                let (ci, si) = (c[i], sign * s[i]);
-                y[0] = x[0] * ci - x[1] * si;
-                y[1] = x[0] * si + x[1] * ci;
-            }
+            rows::rotate_pairs(y, x, c, s, sign);
         }
     });
     tensor(data, layout)

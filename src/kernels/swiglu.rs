@@ -16,6 +16,7 @@ use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
 use burn::tensor::TensorData;
+use super::rows;
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]
@@ -80,10 +81,6 @@ fn rows_per_task(width: usize) -> usize {
     (16_384 / width.max(1)).max(1)
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 fn shape_with_last(x: &FlexTensor, last: usize) -> Vec<usize> {
     let mut s: Vec<usize> = x.layout().shape().iter().copied().collect();
     *s.last_mut().unwrap() = last;
@@ -99,9 +96,7 @@ fn forward(uv: &FlexTensor) -> FlexTensor {
     y.par_chunks_mut(rows * d).zip(src.par_chunks(rows * d2)).for_each(|(y, uv)| {
         for (y, uv) in y.chunks_mut(d).zip(uv.chunks(d2)) {
             let (u, g) = uv.split_at(d);
-            for ((y, &u), &g) in y.iter_mut().zip(u).zip(g) {
-                *y = u * (g * sigmoid(g));
-            }
+            rows::swiglu(y, u, g);
         }
     });
     FlexTensor::from_data(TensorData::new(y, shape_with_last(uv, d)))
@@ -118,11 +113,7 @@ fn backward(uv: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
         for ((duv, uv), dy) in duv.chunks_mut(d2).zip(uv.chunks(d2)).zip(dy.chunks(d)) {
             let (u, g) = uv.split_at(d);
             let (du, dg) = duv.split_at_mut(d);
-            for i in 0..d {
-                let s = sigmoid(g[i]);
-                du[i] = dy[i] * g[i] * s;
-                dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
-            }
+            rows::swiglu_backward(du, dg, u, g, dy);
         }
     });
     FlexTensor::from_data(TensorData::new(duv, uv.layout().shape().iter().copied().collect::<Vec<_>>()))

@@ -1,0 +1,127 @@
+//! The per-row loops of the fused kernels, each compiled twice — for the build's baseline
+//! (SSE2) and with AVX2 + FMA — and picked at run time. `exp` is a branch-free polynomial so
+//! these loops vectorize; libm's `expf` is a scalar call per element (≈ 7% of a step in `perf`).
+
+/// Defines `pub fn $name` whose body is compiled for the baseline and for AVX2 + FMA.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has the features `avx2` was compiled for.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+/// e^x, Cephes' single-precision polynomial (≤ 2 ulp on [−87, 88]; inputs are clamped there):
+/// e^x = 2ⁿ·e^r with n = round(x·log₂e) and r = x − n·ln 2 taken in two parts.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5·2²³: adding it rounds to an integer in the low bits
+    let x = x.clamp(-87.0, 88.0);
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC;
+    let r = (x - n * 0.693_359_4) + n * 2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
+    let e = p * (r * r) + r + 1.0;
+    let exponent = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32) + 127;
+    e * f32::from_bits((exponent << 23) as u32)
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+multiversion! {
+    /// Softmax of `row` in place; returns its log-sum-exp.
+    fn softmax(row: &mut [f32]) -> f32 {
+        let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        let mut sum = 0f32;
+        for x in row.iter_mut() {
+            *x = exp(*x - max);
+            sum += *x;
+        }
+        let inv = 1.0 / sum;
+        row.iter_mut().for_each(|x| *x *= inv);
+        max + sum.ln()
+    }
+}
+
+multiversion! {
+    /// row ← exp(row − shift): softmax probabilities from a saved log-sum-exp.
+    fn exp_shifted(row: &mut [f32], shift: f32) {
+        row.iter_mut().for_each(|x| *x = exp(*x - shift));
+    }
+}
+
+multiversion! {
+    /// ds ← p ⊙ (ds − δ): the softmax backward of one row, δ = Σ dO ⊙ O.
+    fn softmax_backward(ds: &mut [f32], p: &[f32], delta: f32) {
+        ds.iter_mut().zip(p).for_each(|(g, &p)| *g = p * (*g - delta));
+    }
+}
+
+multiversion! {
+    /// Σ a ⊙ b.
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(a, b)| a * b).sum()
+    }
+}
+
+multiversion! {
+    /// y = u ⊙ silu(g).
+    fn swiglu(y: &mut [f32], u: &[f32], g: &[f32]) {
+        for ((y, &u), &g) in y.iter_mut().zip(u).zip(g) {
+            *y = u * (g * sigmoid(g));
+        }
+    }
+}
+
+multiversion! {
+    /// du = dy ⊙ g σ(g), dg = dy ⊙ u σ(g) (1 + g (1 − σ(g))).
+    fn swiglu_backward(du: &mut [f32], dg: &mut [f32], u: &[f32], g: &[f32], dy: &[f32]) {
+        for i in 0..du.len().min(dg.len()).min(u.len()).min(g.len()).min(dy.len()) {
+            let s = sigmoid(g[i]);
+            du[i] = dy[i] * g[i] * s;
+            dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
+        }
+    }
+}
+
+multiversion! {
+    /// y = x / div.
+    fn divide(y: &mut [f32], x: &[f32], div: f32) {
+        y.iter_mut().zip(x).for_each(|(y, x)| *y = x / div);
+    }
+}
+
+multiversion! {
+    /// dx = (dy − proj·y) · inv: the normalization backward of one row.
+    fn normalize_backward(dx: &mut [f32], y: &[f32], dy: &[f32], proj: f32, inv: f32) {
+        for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+            *dx = (dy - proj * y) * inv;
+        }
+    }
+}
+
+multiversion! {
+    /// Rotate interleaved pairs of `x` by the angles whose cosines and (signed) sines are given.
+    fn rotate_pairs(y: &mut [f32], x: &[f32], cos: &[f32], sin: &[f32], sign: f32) {
+        for (i, (y, x)) in y.chunks_exact_mut(2).zip(x.chunks_exact(2)).enumerate() {
+            let (c, s) = (cos[i], sign * sin[i]);
+            y[0] = x[0] * c - x[1] * s;
+            y[1] = x[0] * s + x[1] * c;
+        }
+    }
+}
