@@ -173,3 +173,36 @@ fn polynomial_exp_is_within_a_few_ulp_of_libm() {
     assert_eq!(exp(0.0), 1.0);
     assert!(exp(-1000.0) < 1e-37 && exp(1000.0).is_finite());
 }
+
+#[test]
+fn fused_matmul_matches_burn_matmul_in_value_and_gradient() {
+    use normlab::kernels::matmul;
+    let device = Device::flex().autodiff();
+    device.seed(13);
+    // (n, k, m, x given transposed): the model's token projections (large enough to run
+    // multi-threaded), an odd small shape, and an x that is a transposed (strided) view.
+    for (n, k, m, transposed) in [(2048, 128, 384, false), (37, 5, 11, false), (64, 48, 20, true)] {
+        let x = if transposed {
+            Tensor::<2>::random([k, n], Distribution::Normal(0.0, 1.0), &device).require_grad()
+        } else {
+            Tensor::<2>::random([n, k], Distribution::Normal(0.0, 1.0), &device).require_grad()
+        };
+        let w = Tensor::<2>::random([k, m], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let upstream = Tensor::<2>::random([n, m], Distribution::Normal(0.0, 1.0), &device.clone().inner());
+        let run = |fused: bool| {
+            let xv = if transposed { x.clone().transpose() } else { x.clone() };
+            let y = if fused { matmul(xv, w.clone()) } else { xv.matmul(w.clone()) };
+            let grads = (y.clone() * upstream.clone()).sum().backward();
+            (y.inner(), x.grad(&grads).unwrap(), w.grad(&grads).unwrap())
+        };
+        let (y_f, dx_f, dw_f) = run(true);
+        let (y_r, dx_r, dw_r) = run(false);
+        let rel = |a: Tensor<2>, b: Tensor<2>| {
+            let s = b.clone().abs().max().into_scalar::<f32>().max(1.0);
+            max_abs_diff(a, b) / s
+        };
+        assert!(rel(y_f, y_r) < 1e-6, "y ({n},{k},{m})");
+        assert!(rel(dx_f, dx_r) < 1e-6, "dx ({n},{k},{m})");
+        assert!(rel(dw_f, dw_r) < 1e-6, "dw ({n},{k},{m})");
+    }
+}

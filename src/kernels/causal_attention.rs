@@ -8,6 +8,7 @@
 //! Backward recomputes P from the saved row log-sum-exp (flash-attention style):
 //! dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = scale·dS·K, dK = scale·dSᵀ·Q.
 
+use super::gemm::{Mat, gemm};
 use super::heads::{Heads, Out, alloc, dims, readable, tensor};
 use super::rows;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -93,24 +94,9 @@ impl<C: CheckpointStrategy> FusedAttention for Autodiff<Flex, C> {
     }
 }
 
-/// dst = beta · lhs·rhs for row-major-or-strided f32 matrices: (rows m, cols n, inner k), each
-/// operand given as (pointer, row stride, column stride).
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm(m: usize, n: usize, k: usize, dst: (*mut f32, usize, usize), lhs: (*const f32, usize, usize), rhs: (*const f32, usize, usize), beta: f32) {
-    unsafe {
-        gemm::gemm(
-            m, n, k,
-            dst.0, dst.2 as isize, dst.1 as isize, false,
-            lhs.0, lhs.2 as isize, lhs.1 as isize,
-            rhs.0, rhs.2 as isize, rhs.1 as isize,
-            0.0, beta, false, false, false, gemm::Parallelism::None,
-        )
-    }
-}
-
 /// S = scale·Q·Kᵀ for head (b, h) into the T×T buffer `s` (row-major).
 fn scores(q: Heads, k: Heads, b: usize, h: usize, t: usize, d: usize, scale: f32, s: &mut [f32]) {
-    unsafe { gemm(t, t, d, (s.as_mut_ptr(), t, 1), (q.head(b, h), q.row, 1), (k.head(b, h), 1, k.row), scale) }
+    unsafe { gemm(t, t, d, Mat::rows(s.as_mut_ptr(), t), Mat::rows(q.head(b, h), q.row), Mat::rows(k.head(b, h), k.row).t(), scale, false) }
 }
 
 /// Returns O (a [B, H, T, Dh] view of [B, T, H, Dh] memory) and the row log-sum-exp [B·H·T].
@@ -131,7 +117,7 @@ fn forward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, scale: f64) -> (FlexT
                 future.fill(0.0);
             }
             let dst = out.head(oh, bi, hi);
-            unsafe { gemm(t, d, t, (dst, oh.row, 1), (p.as_ptr(), t, 1), (vh.head(bi, hi), vh.row, 1), 1.0) }
+            unsafe { gemm(t, d, t, Mat::rows(dst, oh.row), Mat::rows(p.as_ptr(), t), Mat::rows(vh.head(bi, hi), vh.row), 1.0, false) }
         },
     );
     (tensor(o, layout), lse)
@@ -163,9 +149,9 @@ fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse:
             let at = |out: Out, layout: Heads| out.head(layout, bi, hi);
             unsafe {
                 // dV = Pᵀ·dO
-                gemm(t, d, t, (at(dv_out, dvh), dvh.row, 1), (p.as_ptr(), 1, t), (do0, doh.row, 1), 1.0);
+                gemm(t, d, t, Mat::rows(at(dv_out, dvh), dvh.row), Mat::rows(p.as_ptr(), t).t(), Mat::rows(do0, doh.row), 1.0, false);
                 // dP = dO·Vᵀ
-                gemm(t, t, d, (ds.as_mut_ptr(), t, 1), (do0, doh.row, 1), (v0, 1, vh.row), 1.0);
+                gemm(t, t, d, Mat::rows(ds.as_mut_ptr(), t), Mat::rows(do0, doh.row), Mat::rows(v0, vh.row).t(), 1.0, false);
             }
             // δ_i = Σ_c dO[i,c]·O[i,c]
             for (i, di) in delta.iter_mut().enumerate() {
@@ -178,8 +164,8 @@ fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse:
             }
             unsafe {
                 // dQ = scale·dS·K ; dK = scale·dSᵀ·Q
-                gemm(t, d, t, (at(dq_out, dqh), dqh.row, 1), (ds.as_ptr(), t, 1), (k0, kh.row, 1), scale);
-                gemm(t, d, t, (at(dk_out, dkh), dkh.row, 1), (ds.as_ptr(), 1, t), (q0, qh.row, 1), scale);
+                gemm(t, d, t, Mat::rows(at(dq_out, dqh), dqh.row), Mat::rows(ds.as_ptr(), t), Mat::rows(k0, kh.row), scale, false);
+                gemm(t, d, t, Mat::rows(at(dk_out, dkh), dkh.row), Mat::rows(ds.as_ptr(), t).t(), Mat::rows(q0, qh.row), scale, false);
             }
         },
     );

@@ -5,7 +5,9 @@
 //! other in value and gradient.
 
 mod causal_attention;
+mod gemm;
 mod heads;
+mod matmul;
 mod normalize;
 mod rope;
 pub mod rows;
@@ -13,6 +15,7 @@ mod swiglu;
 
 pub use causal_attention::{causal_attention, causal_attention_composite};
 pub use normalize::{RMS_EPS, UNIT_FLOOR, rms_normalize, rms_normalize_composite, unit_norm, unit_norm_composite};
+pub use matmul::matmul;
 pub use rope::rope_fused;
 pub use swiglu::{swiglu, swiglu_composite};
 

@@ -41,7 +41,7 @@ pub fn apply(l: &Linear, x: Tensor<3>) -> Tensor<3> {
 pub fn matmul_tokens(x: Tensor<3>, w: Tensor<2>) -> Tensor<3> {
     let [b, t, d] = x.dims();
     let out = w.dims()[1];
-    x.reshape([b * t, d]).matmul(w).reshape([b, t, out])
+    crate::kernels::matmul(x.reshape([b * t, d]), w).reshape([b, t, out])
 }
 
 pub fn embedding(vocab: usize, d: usize, std: f64, device: &Device) -> Embedding {
