@@ -206,3 +206,39 @@ fn fused_matmul_matches_burn_matmul_in_value_and_gradient() {
         assert!(rel(dw_f, dw_r) < 1e-6, "dw ({n},{k},{m})");
     }
 }
+
+#[test]
+fn fused_mix_matches_composite_in_value_and_gradient() {
+    use normlab::kernels::{mix, mix_composite};
+    let device = Device::flex().autodiff();
+    device.seed(17);
+    // Per-channel weights, and scalar ones broadcast (nGPT's `scalar_alpha` ablation); enough
+    // rows (2048) that ∂a, ∂b are summed over several row blocks.
+    for (n, t, d, len) in [(16, 128, 128, 128), (3, 7, 24, 1)] {
+        let r = |shape: [usize; 3]| Tensor::<3>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let (x, y) = (r([n, t, d]), r([n, t, d]));
+        let w = || Tensor::<1>::random([len], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+        let (a, b) = (w(), w());
+        let upstream = Tensor::<3>::random([n, t, d], Distribution::Normal(0.0, 1.0), &device.clone().inner());
+        let run = |fused: bool| {
+            let z = if fused {
+                mix(x.clone(), y.clone(), a.clone(), b.clone())
+            } else {
+                mix_composite(x.clone(), y.clone(), a.clone().expand([d]), b.clone().expand([d]))
+            };
+            let grads = (z.clone() * upstream.clone()).sum().backward();
+            let g1 = |p: &Tensor<1>| p.grad(&grads).unwrap();
+            (z.inner(), x.grad(&grads).unwrap(), y.grad(&grads).unwrap(), g1(&a), g1(&b))
+        };
+        let (z_f, dx_f, dy_f, da_f, db_f) = run(true);
+        let (z_r, dx_r, dy_r, da_r, db_r) = run(false);
+        assert!(max_abs_diff(z_f, z_r) < 1e-6, "z ({n},{t},{d})");
+        assert!(max_abs_diff(dx_f, dx_r) < 1e-6, "dx ({n},{t},{d})");
+        assert!(max_abs_diff(dy_f, dy_r) < 1e-6, "dy ({n},{t},{d})");
+        for (name, gf, gr) in [("da", da_f, da_r), ("db", db_f, db_r)] {
+            let scale = gr.clone().abs().max().into_scalar::<f32>().max(1.0);
+            let err = max_abs_diff(gf, gr) / scale;
+            assert!(err < 1e-5, "{name} ({n},{t},{d}) relative max |Δ| = {err}");
+        }
+    }
+}

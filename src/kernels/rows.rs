@@ -1,8 +1,10 @@
-//! The per-row loops of the fused kernels, each compiled twice — for the build's baseline
-//! (SSE2) and with AVX2 + FMA — and picked at run time. `exp` is a branch-free polynomial so
-//! these loops vectorize; libm's `expf` is a scalar call per element (≈ 7% of a step in `perf`).
+//! The per-row loops of the fused kernels, each compiled three times — for the build's
+//! baseline (SSE2), with AVX2 + FMA and with AVX-512 — and picked at run time. `exp` is a
+//! branch-free polynomial so these loops vectorize; libm's `expf` is a scalar call per element
+//! (≈ 7% of a step in `perf`). Reductions keep `LANES` partial sums: a strict left-to-right f32
+//! sum cannot be vectorized by the compiler.
 
-/// Defines `pub fn $name` whose body is compiled for the baseline and for AVX2 + FMA.
+/// Defines `pub fn $name` whose body is compiled for the baseline, AVX2 + FMA and AVX-512.
 macro_rules! multiversion {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
@@ -11,8 +13,14 @@ macro_rules! multiversion {
             fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
+                    // SAFETY: the CPU has the features `avx512` was compiled for (AVX-512F implies AVX2, FMA).
+                    return unsafe { avx512($($arg),*) };
+                }
                 if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                     // SAFETY: the CPU has the features `avx2` was compiled for.
                     return unsafe { avx2($($arg),*) };
@@ -21,6 +29,42 @@ macro_rules! multiversion {
             body($($arg),*)
         }
     };
+}
+
+/// Partial sums kept by the reductions: one AVX-512 register of f32.
+const LANES: usize = 16;
+
+/// Σ f(a_i, b_i) with `LANES` independent partial sums (vectorizable; deterministic order).
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let n = a.len().min(b.len());
+    let mut acc = [0f32; LANES];
+    let (head, tail) = (n / LANES * LANES, n % LANES);
+    for (ca, cb) in a[..head].chunks_exact(LANES).zip(b[..head].chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += f(ca[i], cb[i]);
+        }
+    }
+    for i in 0..tail {
+        acc[i] += f(a[head + i], b[head + i]);
+    }
+    acc.iter().sum()
+}
+
+/// max_i x_i with `LANES` independent partial maxima.
+#[inline(always)]
+fn lane_max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    let mut chunks = x.chunks_exact(LANES);
+    for c in &mut chunks {
+        for i in 0..LANES {
+            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+        }
+    }
+    for (i, &v) in chunks.remainder().iter().enumerate() {
+        acc[i] = acc[i].max(v);
+    }
+    acc.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
 }
 
 /// e^x, Cephes' single-precision polynomial (≤ 2 ulp on [−87, 88]; inputs are clamped there):
@@ -46,12 +90,9 @@ fn sigmoid(x: f32) -> f32 {
 multiversion! {
     /// Softmax of `row` in place; returns its log-sum-exp.
     fn softmax(row: &mut [f32]) -> f32 {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-        let mut sum = 0f32;
-        for x in row.iter_mut() {
-            *x = exp(*x - max);
-            sum += *x;
-        }
+        let max = lane_max(row);
+        row.iter_mut().for_each(|x| *x = exp(*x - max));
+        let sum = lane_sum(row, row, |x, _| x);
         let inv = 1.0 / sum;
         row.iter_mut().for_each(|x| *x *= inv);
         max + sum.ln()
@@ -75,7 +116,7 @@ multiversion! {
 multiversion! {
     /// Σ a ⊙ b.
     fn dot(a: &[f32], b: &[f32]) -> f32 {
-        a.iter().zip(b).map(|(a, b)| a * b).sum()
+        lane_sum(a, b, |a, b| a * b)
     }
 }
 

@@ -14,7 +14,7 @@
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
 use super::layers::{
-    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, project_to_sphere, rope,
+    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, project_to_sphere, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -122,7 +122,7 @@ impl Block {
         let nu = nu_alpha(&alpha);
         let a1 = (alpha.clone().neg() + 1.0) * nu.clone();
         let a2 = alpha * nu * nu_x;
-        h * a1.unsqueeze::<3>() + y * a2.unsqueeze::<3>()
+        mix(h, y, a1, a2)
     }
 
     fn forward(&self, h: Tensor<3>, c: &Consts) -> Tensor<3> {
@@ -255,7 +255,8 @@ impl Architecture for Angpt {
             probe.record(format!("block.{i}"), &h);
         }
         probe.record("readout_in", &h);
-        let z = apply(&self.lm_head, h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        // A per-column scale of h·E_outᵀ folds into the [d, V] weight (cheaper than [B·T, V]).
+        let z = matmul_tokens(h, self.lm_head.weight.val() * (self.sz.val() * self.c.sz).unsqueeze::<2>());
         probe.record("logits", &z);
         z
     }

@@ -5,7 +5,7 @@ use crate::config::Rope;
 use burn::module::{Param, ParamId};
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-pub use crate::kernels::{RMS_EPS, causal_attention, rms_normalize, swiglu, unit_norm};
+pub use crate::kernels::{RMS_EPS, causal_attention, mix, rms_normalize, swiglu, unit_norm};
 
 /// RMSNorm with a learnable gain: x / √(mean(x²) + 1e-6) ⊙ g (eps inside the root, as the reference).
 #[derive(Module, Debug)]
@@ -35,6 +35,11 @@ pub fn linear(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
 /// (and one for ∂W in backward) instead of B batched small ones — measured faster on flex.
 pub fn apply(l: &Linear, x: Tensor<3>) -> Tensor<3> {
     matmul_tokens(x, l.weight.val())
+}
+
+/// h + a ⊙ (t − h) = (1 − a) ⊙ h + a ⊙ t, with a per-channel (or scalar) rate `a`.
+pub fn lerp(h: Tensor<3>, t: Tensor<3>, a: Tensor<1>) -> Tensor<3> {
+    mix(h, t, a.clone().neg() + 1.0, a)
 }
 
 /// x·W for x [B, T, d_in] and W [d_in, d_out], as one 2-D GEMM.

@@ -5,7 +5,7 @@
 //! θ is stored, θ·s_init/s_scale is used.
 
 use super::layers::{apply, 
-    Constraint, causal_attention, project_to_sphere, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
+    Constraint, causal_attention, lerp, project_to_sphere, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};
@@ -129,9 +129,9 @@ impl Block {
         probe.record(format!("block.{i}.attn"), &a);
         let h_a = unit_norm(a, 2);
         // h ← Norm(h + |α_A| ⊙ (h_A − h))  (eq. 10)
-        let alpha_a = (self.attn_alpha.val() * c.alpha).abs().unsqueeze::<3>();
+        let alpha_a = (self.attn_alpha.val() * c.alpha).abs();
         let h_res = if renorm_input { unit_norm(h, 2) } else { h };
-        let h = unit_norm(h_res.clone() + alpha_a * (h_a - h_res), 2);
+        let h = unit_norm(lerp(h_res, h_a, alpha_a), 2);
 
         probe.record(format!("block.{i}.mlp_in"), &h);
         // u ← s_u ⊙ u, ν ← s_ν ⊙ ν·√d (eq. 20–21; the √d on u too is harmless: Norm is scale-invariant).
@@ -145,8 +145,8 @@ impl Block {
         probe.record(format!("block.{i}.mlp"), &m);
         let h_m = unit_norm(m, 2);
         // h ← Norm(h + |α_M| ⊙ (h_M − h))  (eq. 11)
-        let alpha_m = (self.mlp_alpha.val() * c.alpha).abs().unsqueeze::<3>();
-        unit_norm(h.clone() + alpha_m * (h_m - h), 2)
+        let alpha_m = (self.mlp_alpha.val() * c.alpha).abs();
+        unit_norm(lerp(h, h_m, alpha_m), 2)
     }
 
 }
@@ -175,7 +175,8 @@ impl Architecture for Ngpt {
         }
         // z ← s_z ⊙ (h E_outᵀ); no final norm (eq. 3)
         probe.record("readout_in", &h);
-        let z = apply(&self.lm_head, h) * (self.sz.val() * self.c.sz).unsqueeze::<3>();
+        // A per-column scale of h·E_outᵀ folds into the [d, V] weight (cheaper than [B·T, V]).
+        let z = matmul_tokens(h, self.lm_head.weight.val() * (self.sz.val() * self.c.sz).unsqueeze::<2>());
         probe.record("logits", &z);
         z
     }
