@@ -50,12 +50,12 @@ impl Out {
     }
 }
 
-/// A fresh zeroed f32 buffer for a [B, H, T, Dh] result, laid out in memory as [B, T, H, Dh]
+/// A fresh (uninitialized, see [`super::output`]) f32 buffer for a [B, H, T, Dh] result, laid out in memory as [B, T, H, Dh]
 /// (`t_major`: merging heads afterwards is free) or [B, H, T, Dh]; with its head pointers and
 /// the matching layout.
 pub fn alloc(shape: [usize; 4], t_major: bool) -> (Vec<f32>, Heads, Layout) {
     let [b, h, t, d] = shape;
-    let mut data = vec![0f32; b * h * t * d];
+    let mut data = super::output(b * h * t * d);
     let (sb, sh, st) = if t_major { (t * h * d, d, h * d) } else { (h * t * d, t * d, d) };
     let heads = Heads { ptr: data.as_mut_ptr(), offset: 0, stride_b: sb, stride_h: sh, row: st };
     let layout = Layout::new(shape.to_vec().into(), vec![sb as isize, sh as isize, st as isize, 1], 0);

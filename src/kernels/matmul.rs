@@ -15,7 +15,6 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use std::mem::MaybeUninit;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedMatmul: burn::backend::Backend {
@@ -91,15 +90,9 @@ fn product(a: &FlexTensor, b: &FlexTensor, ta: bool, tb: bool) -> FlexTensor {
     let (lhs, [m, k]) = view(a, ta);
     let (rhs, [k2, n]) = view(b, tb);
     assert_eq!(k, k2, "fused matmul: inner dimensions differ");
-    let mut out: Vec<MaybeUninit<f32>> = Vec::with_capacity(m * n);
-    // SAFETY: MaybeUninit needs no initialization; `gemm` writes every element without reading
-    // (it zero-fills when k = 0), so the buffer is initialized before it is read as f32.
-    let out = unsafe {
-        out.set_len(m * n);
-        gemm(m, n, k, Mat::rows(out.as_mut_ptr() as *const f32, n), lhs, rhs, 1.0, m * n * k >= PARALLEL_WORK);
-        let mut out = std::mem::ManuallyDrop::new(out);
-        Vec::from_raw_parts(out.as_mut_ptr() as *mut f32, m * n, out.capacity())
-    };
+    // `gemm` writes every element without reading it (zero-filling when k = 0).
+    let mut out = super::output(m * n);
+    unsafe { gemm(m, n, k, Mat::rows(out.as_mut_ptr(), n), lhs, rhs, 1.0, m * n * k >= PARALLEL_WORK) };
     FlexTensor::from_data(TensorData::new(out, [m, n]))
 }
 

@@ -96,7 +96,7 @@ fn forward(x: &FlexTensor, y: &FlexTensor, a: &FlexTensor, b: &FlexTensor) -> Fl
     let (xs, ys, a, b) = (slice(x), slice(y), slice(a), slice(b));
     let d = a.len();
     assert!(b.len() == d && xs.len() % d == 0 && ys.len() == xs.len(), "mix: x, y [.., d] and a, b [d] expected");
-    let mut z = vec![0f32; xs.len()];
+    let mut z = super::output(xs.len());
     let block = rows_per_block(d) * d;
     z.par_chunks_mut(block).zip(xs.par_chunks(block)).zip(ys.par_chunks(block)).for_each(|((z, x), y)| {
         for ((z, x), y) in z.chunks_mut(d).zip(x.chunks(d)).zip(y.chunks(d)) {
@@ -111,7 +111,7 @@ fn forward(x: &FlexTensor, y: &FlexTensor, a: &FlexTensor, b: &FlexTensor) -> Fl
 fn backward(x: &FlexTensor, y: &FlexTensor, a_t: &FlexTensor, b_t: &FlexTensor, dz: &FlexTensor) -> [FlexTensor; 4] {
     let (xs, ys, a, b, dzs) = (slice(x), slice(y), slice(a_t), slice(b_t), slice(dz));
     let d = a.len();
-    let (mut dx, mut dy) = (vec![0f32; xs.len()], vec![0f32; xs.len()]);
+    let (mut dx, mut dy) = (super::output(xs.len()), super::output(xs.len()));
     let block = rows_per_block(d) * d;
     let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
         .par_chunks_mut(block)

@@ -113,7 +113,7 @@ fn rows_per_task(w: usize) -> usize {
 fn forward(x: &FlexTensor, rms: bool) -> (FlexTensor, Vec<f32>) {
     let w = width(x);
     let src: &[f32] = x.as_slice().expect("contiguous");
-    let mut y = vec![0f32; src.len()];
+    let mut y = super::output(src.len());
     let mut n = vec![0f32; src.len() / w.max(1)];
     let rows = rows_per_task(w);
     y.par_chunks_mut(rows * w).zip(src.par_chunks(rows * w)).zip(n.par_chunks_mut(rows)).for_each(|((y, x), n)| {
@@ -137,7 +137,7 @@ fn backward(y: &FlexTensor, n: &[f32], rms: bool, dy: &FlexTensor) -> FlexTensor
     let c = if rms { 1.0 / w as f32 } else { 1.0 };
     let ys: &[f32] = y.as_slice().expect("contiguous");
     let dys: &[f32] = dy.as_slice().expect("contiguous");
-    let mut dx = vec![0f32; ys.len()];
+    let mut dx = super::output(ys.len());
     let rows = rows_per_task(w);
     dx.par_chunks_mut(rows * w).zip(ys.par_chunks(rows * w)).zip(dys.par_chunks(rows * w)).zip(n.par_chunks(rows)).for_each(
         |(((dx, y), dy), n)| {

@@ -91,7 +91,7 @@ fn forward(uv: &FlexTensor) -> FlexTensor {
     let d2 = *uv.layout().shape().last().unwrap();
     let d = d2 / 2;
     let src: &[f32] = uv.as_slice().expect("contiguous");
-    let mut y = vec![0f32; src.len() / 2];
+    let mut y = super::output(src.len() / 2);
     let rows = rows_per_task(d2);
     y.par_chunks_mut(rows * d).zip(src.par_chunks(rows * d2)).for_each(|(y, uv)| {
         for (y, uv) in y.chunks_mut(d).zip(uv.chunks(d2)) {
@@ -107,7 +107,7 @@ fn backward(uv: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
     let d = d2 / 2;
     let src: &[f32] = uv.as_slice().expect("contiguous");
     let dy: &[f32] = dy.as_slice().expect("contiguous");
-    let mut duv = vec![0f32; src.len()];
+    let mut duv = super::output(src.len());
     let rows = rows_per_task(d2);
     duv.par_chunks_mut(rows * d2).zip(src.par_chunks(rows * d2)).zip(dy.par_chunks(rows * d)).for_each(|((duv, uv), dy)| {
         for ((duv, uv), dy) in duv.chunks_mut(d2).zip(uv.chunks(d2)).zip(dy.chunks(d)) {
