@@ -61,7 +61,7 @@ static FIGURES: [Figure; 10] = [
         name: "nugpt-width",
         description: "final loss vs LR per width and η* vs width: nGPT (SP), νGPT, CompleteP",
         sweep: "lr-transfer.toml",
-        cpu_cost: "≈ 19 min measured (84 runs: d 32–128, 7 LRs, 500 steps)",
+        cpu_cost: "≈ 9 min measured (84 runs: d 32–128, 7 LRs, 500 steps)",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
     },
     Figure {
