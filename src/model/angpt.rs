@@ -14,7 +14,7 @@
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
 use super::layers::{
-    Constraint, RmsNorm, apply, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, project_to_sphere, rope,
+    Constraint, RmsNorm, apply, apply_scaled, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, project_to_sphere, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -255,8 +255,7 @@ impl Architecture for Angpt {
             probe.record(format!("block.{i}"), &h);
         }
         probe.record("readout_in", &h);
-        // A per-column scale of h·E_outᵀ folds into the [d, V] weight (cheaper than [B·T, V]).
-        let z = matmul_tokens(h, self.lm_head.weight.val() * (self.sz.val() * self.c.sz).unsqueeze::<2>());
+        let z = apply_scaled(&self.lm_head, h, self.sz.val() * self.c.sz);
         probe.record("logits", &z);
         z
     }

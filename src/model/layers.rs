@@ -37,6 +37,12 @@ pub fn apply(l: &Linear, x: Tensor<3>) -> Tensor<3> {
     matmul_tokens(x, l.weight.val())
 }
 
+/// (x·W) ⊙ s for a per-column scale s [d_out], computed as x·(W ⊙ s): the scale then touches
+/// the [d_in, d_out] weight instead of the [B·T, d_out] activations.
+pub fn apply_scaled(l: &Linear, x: Tensor<3>, s: Tensor<1>) -> Tensor<3> {
+    matmul_tokens(x, l.weight.val() * s.unsqueeze::<2>())
+}
+
 /// h + a ⊙ (t − h) = (1 − a) ⊙ h + a ⊙ t, with a per-channel (or scalar) rate `a`.
 pub fn lerp(h: Tensor<3>, t: Tensor<3>, a: Tensor<1>) -> Tensor<3> {
     mix(h, t, a.clone().neg() + 1.0, a)

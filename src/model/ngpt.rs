@@ -4,7 +4,7 @@
 //! state (re-normalized after each LERP update). Rescalers use the scale trick (§2.5):
 //! θ is stored, θ·s_init/s_scale is used.
 
-use super::layers::{apply, 
+use super::layers::{apply, apply_scaled, 
     Constraint, causal_attention, lerp, project_to_sphere, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -175,8 +175,7 @@ impl Architecture for Ngpt {
         }
         // z ← s_z ⊙ (h E_outᵀ); no final norm (eq. 3)
         probe.record("readout_in", &h);
-        // A per-column scale of h·E_outᵀ folds into the [d, V] weight (cheaper than [B·T, V]).
-        let z = matmul_tokens(h, self.lm_head.weight.val() * (self.sz.val() * self.c.sz).unsqueeze::<2>());
+        let z = apply_scaled(&self.lm_head, h, self.sz.val() * self.c.sz);
         probe.record("logits", &z);
         z
     }
