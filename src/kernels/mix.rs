@@ -15,7 +15,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::TensorData;
+use super::{rows_per_task, shaped_like};
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]
@@ -79,15 +79,6 @@ impl<C: CheckpointStrategy> FusedMix for Autodiff<Flex, C> {
     }
 }
 
-/// Rows per block: ≥ 16 K elements, so a block amortizes its task and its ∂a, ∂b partials.
-fn rows_per_block(d: usize) -> usize {
-    (16_384 / d.max(1)).max(1)
-}
-
-fn like(x: &FlexTensor, data: Vec<f32>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, x.layout().shape().iter().copied().collect::<Vec<_>>()))
-}
-
 fn slice(x: &FlexTensor) -> &[f32] {
     x.as_slice().expect("contiguous f32")
 }
@@ -97,7 +88,7 @@ fn forward(x: &FlexTensor, y: &FlexTensor, a: &FlexTensor, b: &FlexTensor) -> Fl
     let d = a.len();
     assert!(b.len() == d && xs.len() % d == 0 && ys.len() == xs.len(), "mix: x, y [.., d] and a, b [d] expected");
     let mut z = super::output(xs.len());
-    let block = rows_per_block(d) * d;
+    let block = rows_per_task(d) * d;
     z.par_chunks_mut(block).zip(xs.par_chunks(block)).zip(ys.par_chunks(block)).for_each(|((z, x), y)| {
         for ((z, x), y) in z.chunks_mut(d).zip(x.chunks(d)).zip(y.chunks(d)) {
             for i in 0..d {
@@ -105,14 +96,14 @@ fn forward(x: &FlexTensor, y: &FlexTensor, a: &FlexTensor, b: &FlexTensor) -> Fl
             }
         }
     });
-    like(x, z)
+    shaped_like(x, z, d)
 }
 
 fn backward(x: &FlexTensor, y: &FlexTensor, a_t: &FlexTensor, b_t: &FlexTensor, dz: &FlexTensor) -> [FlexTensor; 4] {
     let (xs, ys, a, b, dzs) = (slice(x), slice(y), slice(a_t), slice(b_t), slice(dz));
     let d = a.len();
     let (mut dx, mut dy) = (super::output(xs.len()), super::output(xs.len()));
-    let block = rows_per_block(d) * d;
+    let block = rows_per_task(d) * d;
     let partials: Vec<(Vec<f32>, Vec<f32>)> = dx
         .par_chunks_mut(block)
         .zip(dy.par_chunks_mut(block))
@@ -136,5 +127,5 @@ fn backward(x: &FlexTensor, y: &FlexTensor, a_t: &FlexTensor, b_t: &FlexTensor, 
         da.iter_mut().zip(pa).for_each(|(s, v)| *s += v);
         db.iter_mut().zip(pb).for_each(|(s, v)| *s += v);
     }
-    [like(x, dx), like(y, dy), like(a_t, da), like(b_t, db)]
+    [shaped_like(x, dx, d), shaped_like(y, dy, d), shaped_like(a_t, da, d), shaped_like(b_t, db, d)]
 }

@@ -47,3 +47,21 @@ fn output(n: usize) -> Vec<f32> {
     unsafe { v.set_len(n) };
     v
 }
+
+/// Rows per rayon task for the row-wise kernels: at least 16 K elements, enough work to
+/// amortize scheduling (and, in `mix`, each task's partial sums).
+fn rows_per_task(width: usize) -> usize {
+    (16_384 / width.max(1)).max(1)
+}
+
+/// The length of the last axis.
+fn width(x: &burn::backend::flex::FlexTensor) -> usize {
+    *x.layout().shape().last().expect("at least one axis")
+}
+
+/// A contiguous f32 tensor holding `data`, shaped like `x` but with `last` as its last axis.
+fn shaped_like(x: &burn::backend::flex::FlexTensor, data: Vec<f32>, last: usize) -> burn::backend::flex::FlexTensor {
+    let mut shape: Vec<usize> = x.layout().shape().iter().copied().collect();
+    *shape.last_mut().expect("at least one axis") = last;
+    burn::backend::flex::FlexTensor::from_data(burn::tensor::TensorData::new(data, shape))
+}

@@ -15,8 +15,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::TensorData;
-use super::rows;
+use super::{rows, rows_per_task, shaped_like, width};
 use rayon::prelude::*;
 
 /// ε inside RMSNorm's root, as in the reference.
@@ -70,7 +69,7 @@ impl<C: CheckpointStrategy> FusedNormalize for Autodiff<Flex, C> {
         struct NormalizeBackward;
 
         impl Backward<Flex, 1> for NormalizeBackward {
-            /// y, per-row n (0 where the unit clamp is active), rms.
+            /// y, per-row n (negated where the unit clamp is active), rms.
             type State = (FlexTensor, Vec<f32>, bool);
 
             fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
@@ -95,19 +94,6 @@ impl<C: CheckpointStrategy> FusedNormalize for Autodiff<Flex, C> {
     }
 }
 
-fn width(x: &FlexTensor) -> usize {
-    *x.layout().shape().last().unwrap()
-}
-
-fn shape(x: &FlexTensor) -> Vec<usize> {
-    x.layout().shape().iter().copied().collect()
-}
-
-/// Rows per rayon task (≥ 16 K elements each).
-fn rows_per_task(w: usize) -> usize {
-    (16_384 / w.max(1)).max(1)
-}
-
 /// y and the per-row divisor n; for unit rows whose norm is clamped, n is stored negated so
 /// backward knows the clamp was active.
 fn forward(x: &FlexTensor, rms: bool) -> (FlexTensor, Vec<f32>) {
@@ -129,7 +115,7 @@ fn forward(x: &FlexTensor, rms: bool) -> (FlexTensor, Vec<f32>) {
             *n = if clamped { -div } else { div };
         }
     });
-    (FlexTensor::from_data(TensorData::new(y, shape(x))), n)
+    (shaped_like(x, y, w), n)
 }
 
 fn backward(y: &FlexTensor, n: &[f32], rms: bool, dy: &FlexTensor) -> FlexTensor {
@@ -148,5 +134,5 @@ fn backward(y: &FlexTensor, n: &[f32], rms: bool, dy: &FlexTensor) -> FlexTensor
             }
         },
     );
-    FlexTensor::from_data(TensorData::new(dx, shape(y)))
+    shaped_like(y, dx, w)
 }

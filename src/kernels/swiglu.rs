@@ -15,8 +15,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
-use burn::tensor::TensorData;
-use super::rows;
+use super::{rows, rows_per_task, shaped_like, width};
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]
@@ -76,19 +75,8 @@ impl<C: CheckpointStrategy> FusedSwiglu for Autodiff<Flex, C> {
     }
 }
 
-/// Rows per rayon task: enough work (≥ 16 K elements) to amortize scheduling.
-fn rows_per_task(width: usize) -> usize {
-    (16_384 / width.max(1)).max(1)
-}
-
-fn shape_with_last(x: &FlexTensor, last: usize) -> Vec<usize> {
-    let mut s: Vec<usize> = x.layout().shape().iter().copied().collect();
-    *s.last_mut().unwrap() = last;
-    s
-}
-
 fn forward(uv: &FlexTensor) -> FlexTensor {
-    let d2 = *uv.layout().shape().last().unwrap();
+    let d2 = width(uv);
     let d = d2 / 2;
     let src: &[f32] = uv.as_slice().expect("contiguous");
     let mut y = super::output(src.len() / 2);
@@ -99,11 +87,11 @@ fn forward(uv: &FlexTensor) -> FlexTensor {
             rows::swiglu(y, u, g);
         }
     });
-    FlexTensor::from_data(TensorData::new(y, shape_with_last(uv, d)))
+    shaped_like(uv, y, d)
 }
 
 fn backward(uv: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
-    let d2 = *uv.layout().shape().last().unwrap();
+    let d2 = width(uv);
     let d = d2 / 2;
     let src: &[f32] = uv.as_slice().expect("contiguous");
     let dy: &[f32] = dy.as_slice().expect("contiguous");
@@ -116,5 +104,5 @@ fn backward(uv: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
             rows::swiglu_backward(du, dg, u, g, dy);
         }
     });
-    FlexTensor::from_data(TensorData::new(duv, uv.layout().shape().iter().copied().collect::<Vec<_>>()))
+    shaped_like(uv, duv, d2)
 }
