@@ -420,7 +420,7 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
 
 /// Best LR per group of the varying keys other than LR and seed.
 fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
-    use normlab::analysis::{lr_points, transfer::lr_optimum};
+    use normlab::analysis::{lr_optimum::lr_optimum, lr_points};
     if df.column("cfg.optim.lr").is_err() {
         return Ok(());
     }
@@ -435,7 +435,7 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
     for (k, pts) in groups {
         let cells: String = k.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
         match lr_optimum(&pts) {
-            Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge { "*" } else { " " }, o.loss_star, o.points),
+            Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge() { "*" } else { " " }, o.loss_star, o.points),
             None => println!("{cells}  {:>10} {:>10} {:>5}", "all diverged", "", pts.len()),
         }
     }

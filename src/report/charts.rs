@@ -1,8 +1,8 @@
 //! Every chart of the report (plotters, PNG + SVG).
 
-use super::*;
 use super::derive::*;
 use super::tables::*;
+use super::*;
 
 /// Any chart of the report.
 pub enum Chart {
@@ -76,7 +76,7 @@ impl Analysis {
             for g in &gs {
                 let name = if axis_idx.is_empty() { g.label.clone() } else { label(&axis_keys, &pick(&g.key, &axis_idx)) };
                 let name = match &g.opt {
-                    Some(o) => format!("{name}: η*={}{}", fmt_lr(o.eta_star), if o.at_edge { " (edge)" } else { "" }),
+                    Some(o) => format!("{name}: η*={}{}", o.bound.prefix(), fmt_lr(o.eta_star)),
                     None => format!("{name}: all diverged"),
                 };
                 chart = chart.series(name, g.curve.clone());
