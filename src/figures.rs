@@ -6,6 +6,8 @@
 //! Add a figure: add an entry to `FIGURES` and a match arm in `draw` that picks the charts
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
+pub mod verdict;
+
 use crate::plot::{Grid, LineChart, fmt_num};
 use crate::record::read_parquet;
 use crate::report::{Analysis, Chart, save_charts};
@@ -181,6 +183,11 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
             (c, format!("{}\n{}", a.drift_table(Some(axis), keep), a.lr_table(keep)))
         }
         _ => unreachable!("every sweep figure has an arm"),
+    };
+    // The verdict (its rule is printed with it) heads the figure's table.
+    let table = match verdict::verdict(name, &a) {
+        Some(v) => format!("{}{table}", v.markdown()),
+        None => format!("Verdict: no interval rule for this figure.\n\n{table}"),
     };
     let pngs = save_charts(&charts, dest)?;
     write_snippet(fig, sweep_out_dir, dest, &pngs, &table)

@@ -266,12 +266,19 @@ fn png_ok(p: &Path) {
 /// nGPT under SP (η* ∝ 1/width) and νGPT (η* fixed) on 3 widths × 7 LRs × 2 seeds; LRs
 /// above 4·η* diverge; two runs are still pending.
 fn lr_sweep(dir: &Path) {
+    lr_sweep_with(dir, &[1.0, 2.0], 0.0, 0.0)
+}
+
+/// `lr_sweep` with these seeds, νGPT's η* ∝ width^(−nu_slope), and each seed's η* moved by
+/// exp(jitter·(seed − 2)).
+fn lr_sweep_with(dir: &Path, seeds: &[f64], nu_slope: f64, jitter: f64) {
     let mut rows = Vec::new();
     for param in ["sp", "nugpt"] {
         for d in [32.0, 64.0, 128.0] {
-            let eta: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 };
+            let base: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 * (64.0 / d).powf(nu_slope) };
             for (i, lr) in grid().into_iter().enumerate() {
-                for seed in [1.0, 2.0] {
+                for &seed in seeds {
+                    let eta = base * (jitter * (seed - 2.0)).exp();
                     let id = format!("{param}-{d}-{i}-{seed}");
                     let pending = param == "nugpt" && d == 128.0 && i == 0;
                     let diverged = lr > 4.0 * eta;
@@ -338,6 +345,38 @@ fn report_on_an_lr_transfer_sweep() {
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     assert!(std::fs::read_to_string(dest.join("README.md")).unwrap().contains("νGPT Fig. 2"));
     assert!(normlab::figures::draw("nugpt-depth", &dir, &dest).is_err());
+    cleanup(&dir);
+}
+
+#[test]
+fn width_verdict_follows_the_drift_intervals() {
+    use normlab::figures::verdict::{Outcome, verdict};
+    let dir = tmpdir("verdict");
+    let run = |seeds: &[f64], nu_slope: f64| {
+        lr_sweep_with(&dir, seeds, nu_slope, 0.08);
+        normlab::report::Analysis::load(&dir).unwrap()
+    };
+    // 3 seeds, νGPT flat, nGPT-SP 4×: the intervals support the claim.
+    let a = run(&[1.0, 2.0, 3.0], 0.0);
+    let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
+    let (lo, hi) = nu.drift_ci.bounds().unwrap();
+    assert!(lo < hi && hi < 2.0, "{nu:?}");
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced);
+    let dest = dir.join("fig");
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("**Verdict: reproduced.** Rule: reproduced when νGPT's width drift upper bound ≤ 2×"), "{md}");
+    // νGPT drifting as much as nGPT: contradicted.
+    let a = run(&[1.0, 2.0, 3.0], 1.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::NotReproduced);
+    // One seed: no interval, so no verdict either way.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = run(&[1.0], 0.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("inconclusive at 1 seed") && md.contains("unavailable (1 seed)"), "{md}");
     cleanup(&dir);
 }
 
