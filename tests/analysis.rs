@@ -356,27 +356,27 @@ fn width_verdict_follows_the_drift_intervals() {
         lr_sweep_with(&dir, seeds, nu_slope, 0.08);
         normlab::report::Analysis::load(&dir).unwrap()
     };
+    // One seed: no interval, so no verdict either way.
+    let a = run(&[1.0], 0.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
+    let dest = dir.join("fig");
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("inconclusive at 1 seed") && md.contains("unavailable (1 seed)"), "{md}");
+    // νGPT drifting as much as nGPT: contradicted.
+    let a = run(&[1.0, 2.0, 3.0], 1.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::NotReproduced);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     // 3 seeds, νGPT flat, nGPT-SP 4×: the intervals support the claim.
     let a = run(&[1.0, 2.0, 3.0], 0.0);
     let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
     let (lo, hi) = nu.drift_ci.bounds().unwrap();
     assert!(lo < hi && hi < 2.0, "{nu:?}");
     assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced);
-    let dest = dir.join("fig");
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
     assert!(md.contains("**Verdict: reproduced.** Rule: reproduced when νGPT's width drift upper bound ≤ 2×"), "{md}");
-    // νGPT drifting as much as nGPT: contradicted.
-    let a = run(&[1.0, 2.0, 3.0], 1.0);
-    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::NotReproduced);
-    // One seed: no interval, so no verdict either way.
-    std::fs::remove_dir_all(&dir).unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
-    let a = run(&[1.0], 0.0);
-    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
-    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
-    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(md.contains("inconclusive at 1 seed") && md.contains("unavailable (1 seed)"), "{md}");
     cleanup(&dir);
 }
 
