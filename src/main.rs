@@ -205,7 +205,12 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
             let s = Sweep::load(&file, &set)?;
             let runs = plan::plan(&s)?;
             println!("{}: {}", s.name(), s.file.sweep.description.trim());
-            print!("{}", format_plan(&runs, 1, jobs.unwrap_or_else(runner::default_jobs)));
+            let jobs = jobs.unwrap_or_else(runner::default_jobs);
+            print!("{}", format_plan(&runs, 1, jobs));
+            if let Some(r) = &s.file.refine {
+                let seeds = r.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
+                print!("{}", normlab::sweep::refine::plan_note(&runs, r, &seeds, jobs));
+            }
             Ok(())
         }
         Some(SweepCmd::Submit { file, slurm: use_slurm, array_size, cpus_per_task, out, dry_run, set, sbatch }) => {
@@ -389,7 +394,20 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         restart_diverged: a.restart_diverged,
         exe,
     };
-    let r = runner::execute(&runs, &o, stop)?;
+    let mut r = runner::execute(&runs, &o, stop.clone())?;
+    // Adaptive η* search: only over a whole, uninterrupted grid (it reads every group's runs).
+    if let Some(refine) = s.file.refine.as_ref().filter(|_| a.shard.is_none() && r.interrupted == 0) {
+        let seeds = refine.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
+        let summary = normlab::sweep::refine::refine(&all, refine, &seeds, s.name(), &out, |todo| {
+            let x = runner::execute(todo, &o, stop.clone())?;
+            (r.done, r.diverged, r.failed, r.skipped) = (r.done + x.done, r.diverged + x.diverged, r.failed + x.failed, r.skipped + x.skipped);
+            (r.wall_s, r.cpu_s, r.interrupted) = (r.wall_s + x.wall_s, x.cpu_s, x.interrupted);
+            Ok(x.interrupted == 0)
+        })?;
+        println!("{summary}");
+    } else if s.file.refine.is_some() && a.shard.is_some() {
+        eprintln!("{}: [refine] is skipped with --shard (it needs every group's results); run it unsharded after merging", s.name());
+    }
     let busy = if r.wall_s > 0.0 { r.cpu_s / (r.wall_s * (jobs * a.threads_per_run) as f64) } else { 0.0 };
     println!(
         "{}: {} done, {} diverged, {} failed, {} interrupted, {} already finished; wall {:.1} s, children CPU {:.1} s ({:.0}% of {} cores busy)",
