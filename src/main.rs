@@ -423,8 +423,8 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         jobs * a.threads_per_run
     );
     if a.shard.is_none() {
-        let df = merge::merge(&out)?;
-        print_best_lr(&df)?;
+        merge::merge(&out)?;
+        print_best_lr(&out)?;
         match normlab::report::report(&out) {
             Ok(r) => println!("report: {} ({} plots)", r.report_md.display(), r.plots.len()),
             Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
@@ -436,26 +436,18 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     Ok(())
 }
 
-/// Best LR per group of the varying keys other than LR and seed.
-fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
-    use normlab::analysis::{lr_optimum::lr_optimum, lr_points};
-    if df.column("cfg.optim.lr").is_err() {
+/// η* with its 95% interval per group, and the drift with its interval per family and axis.
+fn print_best_lr(out: &std::path::Path) -> Result<()> {
+    let a = normlab::report::Analysis::load(out)?;
+    if !a.lr_sweep {
         return Ok(());
     }
-    // The same group keys as the report (every varying setting except LR and seed).
-    let keys = normlab::analysis::runs::group_keys(df)?;
-    let mut groups: Vec<_> = lr_points(df, &keys)?.into_iter().collect();
-    groups.sort_by(|a, b| normlab::analysis::runs::natural_cmp(&a.0, &b.0));
-    println!("\nbest learning rate per group (parabola fit in log LR; * = at the grid edge)");
-    let names: Vec<String> = keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
-    let widths: Vec<usize> = names.iter().map(|n| n.chars().count().max(10) + 2).collect();
-    println!("{}  {:>10} {:>10} {:>5}", names.iter().zip(&widths).map(|(n, w)| format!("{n:>w$}")).collect::<String>(), "eta*", "loss", "n");
-    for (k, pts) in groups {
-        let cells: String = k.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
-        match lr_optimum(&pts) {
-            Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge() { "*" } else { " " }, o.loss_star, o.points),
-            None => println!("{cells}  {:>10} {:>10} {:>5}", "all diverged", "", pts.len()),
-        }
+    let all = |_: &str| true;
+    println!("\nη* per group (quadratic in log LR; ≥/≤ = a bound at the grid edge; 95% seed-bootstrap intervals)");
+    println!("{}", a.lr_table(&all));
+    if !a.drifts.is_empty() {
+        println!("η* drift per family (max/min across the axis, 95% interval)");
+        println!("{}", a.drift_table(None, &all));
     }
     Ok(())
 }
