@@ -269,7 +269,8 @@ impl Analysis {
             return Vec::new();
         }
         type LineKey = (String, String, String, u64); // variant, reference, context, seq_len
-        let mut lines: BTreeMap<LineKey, (Vec<(f64, f64)>, Vec<(f64, f64, f64)>)> = BTreeMap::new();
+        type Band = Vec<(f64, f64, f64)>; // (budget, S lo, S hi)
+        let mut lines: BTreeMap<LineKey, (Vec<(f64, f64)>, Band)> = BTreeMap::new();
         let mut bounds = 0;
         for s in &rows {
             let e = lines.entry((s.variant.clone(), s.reference.clone(), s.context.clone(), bits(s.seq_len))).or_default();

@@ -55,7 +55,7 @@ fn default_rounds() -> usize {
 impl Refine {
     /// Check the table against the sweep's own seeds; the error names the file and field.
     pub fn validate(&self, origin: &str, sweep_seeds: &[u64]) -> Result<Vec<u64>> {
-        if !(self.target > 1.0) {
+        if self.target.is_nan() || self.target <= 1.0 {
             bail!("{origin}: `refine.target` = {}: expected a factor hi/lo > 1 (e.g. 1.5)", self.target);
         }
         if self.points == 0 || self.rounds == 0 {
