@@ -231,6 +231,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
                 sets: set,
             };
             slurm::submit(&o)?;
+            if s.file.refine.is_some() {
+                eprintln!(
+                    "note: only the grid is submitted; [refine] rounds are not Slurm job arrays yet. After the merge job, \
+                     `normlab sweep {} --out {}` runs them locally (finished grid runs are skipped).",
+                    file.display(),
+                    o.out.display()
+                );
+            }
             Ok(())
         }
         Some(SweepCmd::Merge { dir }) => {
