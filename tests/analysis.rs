@@ -1,9 +1,10 @@
 //! Analysis acceptance tests: η* fitting, steps-to-loss interpolation and bootstrap, and
 //! `report()` / `figures::draw` on small synthetic sweep directories written here.
 
+use normlab::analysis::bootstrap::{Interval, optimum_boot, speedup_interval};
+use normlab::analysis::lr_optimum::{Bound, lr_optimum};
 use normlab::analysis::runs::group_keys;
-use normlab::analysis::speedup::{Reach, bootstrap_speedup, budget_at_loss, speedup_at, speedups};
-use normlab::analysis::transfer::{lr_optimum, seed_spread};
+use normlab::analysis::speedup::{Reach, budget_at_loss, speedup_at, speedups};
 use normlab::record::{Metrics, RunDir, write_parquet};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ fn eta_star_of_a_parabola_is_recovered_within_one_percent() {
     for eta in [2.2e-3, 2.9e-3, 5.5e-3, 1.1e-2, 2.5e-2] {
         let pts: Vec<(f64, f64)> = grid().iter().map(|&lr| (lr, parabola(lr, eta))).collect();
         let o = lr_optimum(&pts).unwrap();
-        assert!(!o.at_edge, "η*={eta}: interior minimum flagged as edge");
+        assert!(!o.at_edge(), "η*={eta}: interior minimum flagged as edge");
         assert!((o.eta_star / eta - 1.0).abs() < 0.01, "η* {} vs {eta}", o.eta_star);
         assert!((o.loss_star - 2.0).abs() < 1e-9);
         assert_eq!((o.points, o.diverged), (7, 0));
@@ -53,12 +54,12 @@ fn minimum_at_the_grid_edge_is_flagged() {
     // Loss still falling at the largest LR.
     let pts: Vec<(f64, f64)> = g.iter().map(|&lr| (lr, parabola(lr, 1.0))).collect();
     let o = lr_optimum(&pts).unwrap();
-    assert!(o.at_edge);
+    assert_eq!(o.bound, Bound::AtLeast);
     assert_eq!(o.eta_star, *g.last().unwrap());
     // Loss still falling at the smallest LR.
     let pts: Vec<(f64, f64)> = g.iter().map(|&lr| (lr, parabola(lr, 1e-6))).collect();
     let o = lr_optimum(&pts).unwrap();
-    assert!(o.at_edge);
+    assert_eq!(o.bound, Bound::AtMost);
     assert_eq!(o.eta_star, g[0]);
 }
 
@@ -85,7 +86,7 @@ fn diverged_runs_count_as_infinite_and_leave_the_fit_intact() {
         .collect();
     let o = lr_optimum(&pts).unwrap();
     assert_eq!(o.diverged, 2);
-    assert!(!o.at_edge);
+    assert!(!o.at_edge());
     assert!((o.eta_star / eta - 1.0).abs() < 0.01, "η* {} vs {eta}", o.eta_star);
     // Two seeds; one diverges at the largest LR: that LR is diverged, the fit unchanged.
     let mut pts2: Vec<(f64, f64)> = g.iter().take(6).map(|&lr| (lr, parabola(lr, eta))).collect();
@@ -99,16 +100,18 @@ fn diverged_runs_count_as_infinite_and_leave_the_fit_intact() {
 }
 
 #[test]
-fn seed_spread_is_zero_for_identical_seeds_and_positive_otherwise() {
+fn eta_interval_needs_two_seeds_and_widens_with_seed_spread() {
     let g = grid();
-    let same: Vec<(f64, f64, f64)> = [1.0, 2.0].iter().flat_map(|&s| g.iter().map(move |&lr| (s, lr, parabola(lr, 3e-3)))).collect();
-    let (e, l) = seed_spread(&same);
-    assert!(e.unwrap() < 1e-12 && l.unwrap() < 1e-12);
-    let diff: Vec<(f64, f64, f64)> =
-        [(1.0, 2.5e-3), (2.0, 3.5e-3)].iter().flat_map(|&(s, eta)| g.iter().map(move |&lr| (s, lr, parabola(lr, eta)))).collect();
-    let (e, _) = seed_spread(&diff);
-    assert!((e.unwrap() - (1e-3f64 / 2f64.sqrt())).abs() < 1e-4, "std of η* {e:?}");
-    assert_eq!(seed_spread(&same[..7]), (None, None));
+    let curve = |eta: f64| -> Vec<(f64, f64)> { g.iter().map(|&lr| (lr, parabola(lr, eta))).collect() };
+    let one = optimum_boot(&[curve(3e-3)], 200);
+    assert_eq!(one.eta, Interval::Unavailable { seeds: 1 });
+    assert_eq!(one.eta.show(|v| v.to_string()), "unavailable (1 seed)");
+    let same = optimum_boot(&[curve(3e-3), curve(3e-3)], 200);
+    let (lo, hi) = same.eta.bounds().unwrap();
+    assert!(hi / lo - 1.0 < 1e-9, "identical seeds: {lo} {hi}");
+    let diff = optimum_boot(&[curve(2.5e-3), curve(3.5e-3), curve(3e-3)], 200);
+    let (lo, hi) = diff.eta.bounds().unwrap();
+    assert!(lo < 2.6e-3 && hi > 3.4e-3 && lo < hi, "{lo} {hi}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,11 +172,14 @@ fn bootstrap_interval_is_deterministic_and_brackets_the_estimate() {
     let noise = [0.004, -0.003, 0.001];
     let seeds = |k: f64| -> Vec<Vec<(f64, f64)>> { noise.iter().map(|n| BUDGETS.iter().map(|&x| (x, l(k * x) + n)).collect()).collect() };
     let (r, v) = (seeds(1.0), seeds(2.0));
-    let a = bootstrap_speedup(&r, &v, 2000.0, 1000, 7, (0.05, 0.95)).unwrap();
-    let b = bootstrap_speedup(&r, &v, 2000.0, 1000, 7, (0.05, 0.95)).unwrap();
+    let mean = |c: &[Vec<(f64, f64)>]| normlab::analysis::speedup::mean_curve(&c.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let est = speedup_at(&mean(&r), &mean(&v), 2000.0).unwrap().speedup;
+    let a = speedup_interval(est, &r, &v, 2000.0, 1000);
+    let b = speedup_interval(est, &r, &v, 2000.0, 1000);
     assert_eq!(a, b);
-    assert!(a.0 <= a.1 && a.0 < 2.0 && a.1 > 2.0 && a.0 > 1.5 && a.1 < 2.6, "{a:?}");
-    assert!(bootstrap_speedup(&r[..1], &v[..1], 2000.0, 100, 7, (0.05, 0.95)).is_none());
+    let (lo, hi) = a.0.bounds().unwrap();
+    assert!(lo < 2.0 && hi > 2.0 && lo > 1.5 && hi < 2.6, "{a:?}");
+    assert_eq!(speedup_interval(est, &r[..1], &v[..1], 2000.0, 100).0, Interval::Unavailable { seeds: 1 });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,12 +266,19 @@ fn png_ok(p: &Path) {
 /// nGPT under SP (η* ∝ 1/width) and νGPT (η* fixed) on 3 widths × 7 LRs × 2 seeds; LRs
 /// above 4·η* diverge; two runs are still pending.
 fn lr_sweep(dir: &Path) {
+    lr_sweep_with(dir, &[1.0, 2.0], 0.0, 0.0)
+}
+
+/// `lr_sweep` with these seeds, νGPT's η* ∝ width^(−nu_slope), and each seed's η* moved by
+/// exp(jitter·(seed − 2)).
+fn lr_sweep_with(dir: &Path, seeds: &[f64], nu_slope: f64, jitter: f64) {
     let mut rows = Vec::new();
     for param in ["sp", "nugpt"] {
         for d in [32.0, 64.0, 128.0] {
-            let eta: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 };
+            let base: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 * (64.0 / d).powf(nu_slope) };
             for (i, lr) in grid().into_iter().enumerate() {
-                for seed in [1.0, 2.0] {
+                for &seed in seeds {
+                    let eta = base * (jitter * (seed - 2.0)).exp();
                     let id = format!("{param}-{d}-{i}-{seed}");
                     let pending = param == "nugpt" && d == 128.0 && i == 0;
                     let diverged = lr > 4.0 * eta;
@@ -316,8 +329,9 @@ fn report_on_an_lr_transfer_sweep() {
     for g in &a.lr {
         let o = g.opt.as_ref().unwrap();
         assert_eq!(g.seeds, 2);
-        assert!(g.eta_std.unwrap() < 1e-9 && g.diverged_runs > 0, "{g:?}");
-        assert!(!o.at_edge);
+        let (lo, hi) = g.eta_ci.bounds().unwrap();
+        assert!(hi / lo - 1.0 < 1e-6 && g.diverged_runs > 0, "{g:?}");
+        assert!(!o.at_edge());
     }
     let csv = std::fs::read_to_string(dir.join("report.csv")).unwrap();
     assert!(csv.starts_with("kind,group,") && csv.lines().filter(|l| l.starts_with("drift,")).count() == 2, "{csv}");
@@ -331,6 +345,38 @@ fn report_on_an_lr_transfer_sweep() {
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     assert!(std::fs::read_to_string(dest.join("README.md")).unwrap().contains("νGPT Fig. 2"));
     assert!(normlab::figures::draw("nugpt-depth", &dir, &dest).is_err());
+    cleanup(&dir);
+}
+
+#[test]
+fn width_verdict_follows_the_drift_intervals() {
+    use normlab::figures::verdict::{Outcome, verdict};
+    let dir = tmpdir("verdict");
+    let run = |seeds: &[f64], nu_slope: f64| {
+        lr_sweep_with(&dir, seeds, nu_slope, 0.08);
+        normlab::report::Analysis::load(&dir).unwrap()
+    };
+    // One seed: no interval, so no verdict either way.
+    let a = run(&[1.0], 0.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
+    let dest = dir.join("fig");
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("inconclusive at 1 seed") && md.contains("unavailable (1 seed)"), "{md}");
+    // νGPT drifting as much as nGPT: contradicted.
+    let a = run(&[1.0, 2.0, 3.0], 1.0);
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::NotReproduced);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    // 3 seeds, νGPT flat, nGPT-SP 4×: the intervals support the claim.
+    let a = run(&[1.0, 2.0, 3.0], 0.0);
+    let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
+    let (lo, hi) = nu.drift_ci.bounds().unwrap();
+    assert!(lo < hi && hi < 2.0, "{nu:?}");
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced);
+    normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("**Verdict: reproduced.** Rule: reproduced when νGPT's width drift upper bound ≤ 2×"), "{md}");
     cleanup(&dir);
 }
 
@@ -417,7 +463,7 @@ fn report_on_a_speedup_sweep() {
         assert_eq!((r.variant.as_str(), r.reference.as_str()), ("ngpt", "gpt"));
         if let Reach::At(_) = r.s.reach {
             assert!((r.s.speedup / k - 1.0).abs() < 0.02, "{r:?}");
-            let (lo, hi, _) = r.ci.unwrap();
+            let (lo, hi) = r.ci.bounds().unwrap();
             assert!(lo <= r.s.speedup * 1.001 && hi >= r.s.speedup * 0.999, "{r:?}");
             assert!((r.wall.unwrap() - r.s.speedup / 1.25).abs() < 1e-9);
         } else {

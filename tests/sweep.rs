@@ -197,3 +197,55 @@ fn shards_together_equal_one_local_run() {
     assert!(o.status.success());
     assert_eq!(final_losses(&a), final_losses(&b));
 }
+
+#[test]
+fn refine_adds_lrs_around_eta_star_within_its_budget_and_resumes_with_the_same_ids() {
+    // 4 coarse LRs × 2 seeds (η* of this 60-step model lies inside); a target no 2-seed interval can meet, so the budget (2 new LRs
+    // × 2 seeds) is spent in round 1 and the sweep ends saying the target was not met.
+    let body = format!(
+        "[sweep]\nname = \"r\"\nseeds = [1, 2]\n{TINY_BASE}[grid]\noptim.lr = [4e-3, 1.6e-2, 6.4e-2, 0.256]\n\
+         [refine]\ntarget = 1.0001\nbudget = 5\npoints = 2\nrounds = 2\n"
+    );
+    let p = write_sweep("refine", &body);
+    let out_dir = p.parent().unwrap().join("out");
+    let plan_out = normlab(&["sweep", "plan", p.to_str().unwrap(), "--jobs", "2"]);
+    let plan_text = String::from_utf8_lossy(&plan_out.stdout);
+    assert!(plan_text.contains("8 runs") && plan_text.contains("refine: ≤ 5 more runs"), "{plan_text}");
+    let run = || normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("refine: 1 round(s), 4 run(s) added") && stdout.contains("target NOT met"), "{stdout}");
+    assert!(stdout.contains("η* 95%") && stdout.contains("(wider than the target)"), "{stdout}");
+    let ids: Vec<String> = merge::run_dirs(&out_dir).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 12);
+    // The new LRs sit between grid points around η*, each at both seeds.
+    let df = merge::read_results(&out_dir).unwrap();
+    let lrs: Vec<f64> = df.column("cfg.optim.lr").unwrap().f64().unwrap().iter().flatten().collect();
+    let new: Vec<f64> = lrs.iter().cloned().filter(|l| ![4e-3, 1.6e-2, 6.4e-2, 0.256].contains(l)).collect();
+    assert_eq!(new.len(), 4, "{lrs:?}");
+    assert!(new.iter().all(|l| (4e-3..=0.256).contains(l)), "between the grid's ends: {new:?}");
+    // Rerun: the same rounds from the same results, so the same ids, nothing new trained.
+    let out = run();
+    let stdout2 = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout2.contains("refine: 1 round(s), 4 run(s) added") && stdout2.contains("0 done"), "{stdout2}");
+    let ids2: Vec<String> = merge::run_dirs(&out_dir).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ids2);
+    // Fewer than 2 seeds can never give an interval: refused up front, naming the field.
+    let p1 = write_sweep("refine1", &body.replace("seeds = [1, 2]", "seeds = [1]"));
+    let out = normlab(&["sweep", "plan", p1.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("refine.seeds") && err.contains("≥ 2 seeds"), "{err}");
+}
+
+#[test]
+fn refine_names_a_group_whose_every_run_diverged_and_proposes_nothing_for_it() {
+    use normlab::sweep::refine::{State, propose};
+    let diverged = vec![vec![(1e-3, f64::INFINITY), (2e-3, f64::INFINITY)]; 2];
+    assert_eq!(propose(&diverged, 1.5, 2), (State::AllDiverged, vec![]));
+    // Still falling at the grid's top: extend the grid upwards by its own step.
+    let rising: Vec<Vec<(f64, f64)>> = (0..2).map(|s| vec![(1e-3, 2.0 + 0.01 * s as f64), (2e-3, 1.9), (4e-3, 1.8)]).collect();
+    let (state, lrs) = propose(&rising, 1.5, 2);
+    assert!(matches!(state, State::Open(_)), "{state:?}");
+    assert_eq!(lrs, vec![8e-3, 1.6e-2]);
+}

@@ -5,8 +5,6 @@
 //! target outside the variant's range is reported as a bound ("> max" / "< min").
 //! S = B_ref / B_var.
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 
 /// Where a variant reaches a target loss.
@@ -114,42 +112,6 @@ pub fn mean_curve(seeds: &[&[(f64, f64)]]) -> Vec<(f64, f64)> {
     let mut v: Vec<(f64, f64)> = by.into_values().map(|e| (e.0, e.1 / e.2 as f64)).collect();
     v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
     v
-}
-
-/// Bootstrap interval of the speedup at `budget_ref`: resample the seeds of each side with
-/// replacement (`draws` times, RNG seeded with `rng_seed`), recompute mean curves and S.
-/// Out-of-range draws count at their bound. Returns (q_lo, q_hi, fraction of draws that were
-/// out of range), or `None` with fewer than 2 seeds on both sides.
-pub fn bootstrap_speedup(
-    reference: &[Vec<(f64, f64)>],
-    var: &[Vec<(f64, f64)>],
-    budget_ref: f64,
-    draws: usize,
-    rng_seed: u64,
-    quantiles: (f64, f64),
-) -> Option<(f64, f64, f64)> {
-    if reference.len() < 2 && var.len() < 2 || reference.is_empty() || var.is_empty() {
-        return None;
-    }
-    let mut rng = SmallRng::seed_from_u64(rng_seed);
-    let mut values = Vec::with_capacity(draws);
-    let mut censored = 0usize;
-    for _ in 0..draws {
-        let r: Vec<&[(f64, f64)]> = (0..reference.len()).map(|_| reference[rng.random_range(0..reference.len())].as_slice()).collect();
-        let v: Vec<&[(f64, f64)]> = (0..var.len()).map(|_| var[rng.random_range(0..var.len())].as_slice()).collect();
-        if let Some(s) = speedup_at(&mean_curve(&r), &mean_curve(&v), budget_ref) {
-            if !matches!(s.reach, Reach::At(_)) {
-                censored += 1;
-            }
-            values.push(s.speedup);
-        }
-    }
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let q = |p: f64| values[((p * (values.len() - 1) as f64).round() as usize).min(values.len() - 1)];
-    Some((q(quantiles.0), q(quantiles.1), censored as f64 / values.len() as f64))
 }
 
 /// Median of finite values (`None` if there are none).

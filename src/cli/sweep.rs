@@ -121,7 +121,12 @@ pub fn run(args: SweepArgs) -> Result<()> {
             let s = Sweep::load(&file, &set)?;
             let runs = plan::plan(&s)?;
             println!("{}: {}", s.name(), s.file.sweep.description.trim());
-            print!("{}", format_plan(&runs, 1, jobs.unwrap_or_else(runner::default_jobs)));
+            let jobs = jobs.unwrap_or_else(runner::default_jobs);
+            print!("{}", format_plan(&runs, 1, jobs));
+            if let Some(r) = &s.file.refine {
+                let seeds = r.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
+                print!("{}", normlab::sweep::refine::plan_note(&runs, r, &seeds, jobs));
+            }
             Ok(())
         }
         Some(SweepCmd::Submit { file, slurm: use_slurm, array_size, cpus_per_task, out, dry_run, set, sbatch }) => {
@@ -142,6 +147,14 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 sets: set,
             };
             slurm::submit(&o)?;
+            if s.file.refine.is_some() {
+                eprintln!(
+                    "note: only the grid is submitted; [refine] rounds are not Slurm job arrays yet. After the merge job, \
+                     `normlab sweep {} --out {}` runs them locally (finished grid runs are skipped).",
+                    file.display(),
+                    o.out.display()
+                );
+            }
             Ok(())
         }
         Some(SweepCmd::Merge { dir }) => {
@@ -217,7 +230,20 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         restart_diverged: a.restart_diverged,
         exe,
     };
-    let r = runner::execute(&runs, &o, stop)?;
+    let mut r = runner::execute(&runs, &o, stop.clone())?;
+    // Adaptive η* search: only over a whole, uninterrupted grid (it reads every group's runs).
+    if let Some(refine) = s.file.refine.as_ref().filter(|_| a.shard.is_none() && r.interrupted == 0) {
+        let seeds = refine.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
+        let summary = normlab::sweep::refine::refine(&all, refine, &seeds, s.name(), &out, |todo| {
+            let x = runner::execute(todo, &o, stop.clone())?;
+            (r.done, r.diverged, r.failed, r.skipped) = (r.done + x.done, r.diverged + x.diverged, r.failed + x.failed, r.skipped + x.skipped);
+            (r.wall_s, r.cpu_s, r.interrupted) = (r.wall_s + x.wall_s, x.cpu_s, x.interrupted);
+            Ok(x.interrupted == 0)
+        })?;
+        println!("{summary}");
+    } else if s.file.refine.is_some() && a.shard.is_some() {
+        eprintln!("{}: [refine] is skipped with --shard (it needs every group's results); run it unsharded after merging", s.name());
+    }
     let busy = if r.wall_s > 0.0 { r.cpu_s / (r.wall_s * (jobs * a.threads_per_run) as f64) } else { 0.0 };
     println!(
         "{}: {} done, {} diverged, {} failed, {} interrupted, {} already finished; wall {:.1} s, children CPU {:.1} s ({:.0}% of {} cores busy)",
@@ -233,8 +259,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         jobs * a.threads_per_run
     );
     if a.shard.is_none() {
-        let df = merge::merge(&out)?;
-        print_best_lr(&df)?;
+        merge::merge(&out)?;
+        print_best_lr(&out)?;
         match normlab::report::report(&out) {
             Ok(r) => println!("report: {} ({} plots)", r.report_md.display(), r.plots.len()),
             Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
@@ -246,27 +272,18 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     Ok(())
 }
 
-/// Best LR per group of the varying keys other than LR and seed.
-fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
-    use normlab::analysis::{lr_points, transfer::lr_optimum};
-    if df.column("cfg.optim.lr").is_err() {
+/// η* with its 95% interval per group, and the drift with its interval per family and axis.
+fn print_best_lr(out: &std::path::Path) -> Result<()> {
+    let a = normlab::report::Analysis::load(out)?;
+    if !a.lr_sweep {
         return Ok(());
     }
-    // The same group keys as the report (every varying setting except LR and seed).
-    let keys = normlab::analysis::runs::group_keys(df)?;
-    let mut groups: Vec<_> = lr_points(df, &keys)?.into_iter().collect();
-    groups.sort_by(|a, b| normlab::analysis::runs::natural_cmp(&a.0, &b.0));
-    println!("\nbest learning rate per group (parabola fit in log LR; * = at the grid edge)");
-    let names: Vec<String> = keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
-    let widths: Vec<usize> = names.iter().map(|n| n.chars().count().max(10) + 2).collect();
-    println!("{}  {:>10} {:>10} {:>5}", names.iter().zip(&widths).map(|(n, w)| format!("{n:>w$}")).collect::<String>(), "eta*", "loss", "n");
-    for (k, pts) in groups {
-        let cells: String = k.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect();
-        match lr_optimum(&pts) {
-            Some(o) => println!("{cells}  {:>9.3e}{} {:>10.4} {:>5}", o.eta_star, if o.at_edge { "*" } else { " " }, o.loss_star, o.points),
-            None => println!("{cells}  {:>10} {:>10} {:>5}", "all diverged", "", pts.len()),
-        }
+    let all = |_: &str| true;
+    println!("\nη* per group (quadratic in log LR; ≥/≤ = a bound at the grid edge; 95% seed-bootstrap intervals)");
+    println!("{}", a.lr_table(&all));
+    if !a.drifts.is_empty() {
+        println!("η* drift per family (max/min across the axis, 95% interval)");
+        println!("{}", a.drift_table(None, &all));
     }
     Ok(())
 }
-

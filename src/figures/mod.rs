@@ -7,6 +7,7 @@
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
 pub mod data;
+pub mod verdict;
 
 use crate::plot::{Grid, LineChart, fmt_num};
 use crate::record::read_parquet;
@@ -63,7 +64,7 @@ static FIGURES: [Figure; 10] = [
         name: "nugpt-width",
         description: "final loss vs LR per width and η* vs width: nGPT (SP), νGPT, CompleteP",
         sweep: "lr-transfer.toml",
-        cpu_cost: "≈ 9 min measured (84 runs: d 32–128, 7 LRs, 500 steps)",
+        cpu_cost: "≤ 216 runs: 144 (d 32–128, 4 LRs, 3 seeds, 500 steps) + ≤ 72 refine; not yet measured",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
     },
     Figure {
@@ -183,6 +184,11 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
             (c, format!("{}\n{}", a.drift_table(Some(axis), keep), a.lr_table(keep)))
         }
         _ => unreachable!("every sweep figure has an arm"),
+    };
+    // The verdict (its rule is printed with it) heads the figure's table.
+    let table = match verdict::verdict(name, &a) {
+        Some(v) => format!("{}{table}", v.markdown()),
+        None => format!("Verdict: no interval rule for this figure.\n\n{table}"),
     };
     let pngs = save_charts(&charts, dest)?;
     write_snippet(fig, sweep_out_dir, dest, &pngs, &table)

@@ -210,6 +210,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             ys.push(*y);
         }
     }
+    ys.extend(c.spreads.iter().flat_map(|s| s.points.iter()).flat_map(|p| [p.1, p.2]).filter(|v| ok_y(*v)));
     if xs.is_empty() || (ys.is_empty() && c.y_range.is_none()) {
         return no_data(area);
     }
@@ -310,6 +311,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
         let ts = (FONT, label_size).into_font().color(&RGBColor(80, 80, 80)).pos(Pos::new(HPos::Left, VPos::Bottom));
         chart.draw_series(std::iter::once(EmptyElement::at((x0, yt)) + Text::new(label.clone(), (6, -3), ts))).map_err(perr)?;
     }
+    super::spread::draw_spreads(&mut chart, c, color_of, (y0, y1))?;
     let y_top = y1 - 0.03 * (y1 - y0);
     for (i, s) in c.series.iter().enumerate() {
         // Edge markers of different series sit at staggered heights, so none hides another.

@@ -19,7 +19,10 @@
 //! ```
 
 mod draw;
+mod spread;
 mod ticks;
+
+pub use spread::Spread;
 
 pub use ticks::{fmt_num, fmt_sci, nice_ticks};
 use draw::*;
@@ -94,6 +97,8 @@ pub struct LineChart {
     /// Fixed y range (data units); points above it are drawn as ▲ at the top edge.
     pub y_range: Option<(f64, f64)>,
     pub series: Vec<Series>,
+    /// Intervals of series' points (whiskers or bands; see `spread`).
+    pub spreads: Vec<Spread>,
     /// Horizontal reference lines with a label (e.g. "speedup 1×").
     pub hlines: Vec<(f64, String)>,
     /// Lines of text under the chart.
@@ -112,6 +117,7 @@ impl LineChart {
             x_ticks: Ticks::Auto,
             y_range: None,
             series: Vec::new(),
+            spreads: Vec::new(),
             hlines: Vec::new(),
             notes: Vec::new(),
             size: (960, 600),

@@ -129,7 +129,7 @@ fn coord_rows<A: Architecture>(cfg: &RunConfig, data: &Dataset, width: usize) ->
 pub fn width_slope(rows: &[CoordRow], module: &str, step: usize, value: impl Fn(&CoordRow) -> f64) -> f64 {
     let pts: Vec<(f64, f64)> =
         rows.iter().filter(|r| r.module == module && r.step == step).map(|r| (r.width as f64, value(r))).collect();
-    crate::analysis::transfer::log_log_slope(&pts)
+    crate::analysis::log_log_slope(&pts)
 }
 
 pub fn to_frame(rows: &[CoordRow]) -> Result<DataFrame> {

@@ -1,8 +1,8 @@
 //! Every chart of the report (plotters, PNG + SVG).
 
-use super::*;
 use super::derive::*;
 use super::tables::*;
+use super::*;
 
 /// Any chart of the report.
 pub enum Chart {
@@ -76,13 +76,16 @@ impl Analysis {
             for g in &gs {
                 let name = if axis_idx.is_empty() { g.label.clone() } else { label(&axis_keys, &pick(&g.key, &axis_idx)) };
                 let name = match &g.opt {
-                    Some(o) => format!("{name}: η*={}{}", fmt_lr(o.eta_star), if o.at_edge { " (edge)" } else { "" }),
+                    Some(o) => format!("{name}: η*={}{}", o.bound.prefix(), fmt_lr(o.eta_star)),
                     None => format!("{name}: all diverged"),
                 };
                 chart = chart.series(name, g.curve.clone());
+                if g.seeds > 1 {
+                    chart = chart.whiskers(self.seed_range(&g.key));
+                }
             }
             if gs.iter().any(|g| g.seeds > 1) {
-                chart = chart.note("Points are seed means; a diverged seed makes its LR diverged.");
+                chart = chart.note("Points are seed means, whiskers the seeds' min–max; a diverged seed makes its LR diverged.");
             }
             out.push((format!("lr_{}", slug(&fam_label)), Chart::Line(chart)));
         }
@@ -100,17 +103,20 @@ impl Analysis {
             if ds.is_empty() {
                 continue;
             }
-            let mut chart = LineChart::new(format!("optimal learning rate η* vs {}", axis_name(ax)), axis_title(ax), "η* (parabola fit)")
+            let mut chart = LineChart::new(format!("optimal learning rate η* vs {}", axis_name(ax)), axis_title(ax), "η* (quadratic fit)")
                 .log_x()
                 .log_y()
                 .data_ticks_x();
             for d in &ds {
-                chart = chart.series(
-                    format!("{}: {:.2}×, slope {}", d.label, d.drift, fmt_signed(d.slope, 2)),
-                    d.points.iter().map(|p| (p.0, p.1)).collect(),
-                );
+                let ci = d.drift_ci.show(|v| format!("{v:.2}"));
+                chart = chart
+                    .series(
+                        format!("{}: {:.2}× ({ci}), slope {}", d.label, d.drift, fmt_signed(d.slope, 2)),
+                        d.points.iter().map(|p| (p.0, p.1)).collect(),
+                    )
+                    .whiskers(d.points.iter().zip(&d.eta_ci).filter_map(|(p, c)| Some((p.0, c.lo()?, c.hi()?))).collect());
             }
-            chart = chart.note("legend: drift max η* / min η* across the axis, and the slope d ln η* / d ln x");
+            chart = chart.note("legend: drift max η* / min η* (its 95% interval) and the slope d ln η* / d ln x; whiskers: η*'s 95% seed-bootstrap interval");
             let edges: usize = ds.iter().map(|d| d.points.iter().filter(|p| p.2).count()).sum();
             if edges > 0 {
                 chart = chart.note(format!("{edges} η* at the edge of the LR grid (bounds, not fits); see report.md"));
@@ -263,12 +269,16 @@ impl Analysis {
             return Vec::new();
         }
         type LineKey = (String, String, String, u64); // variant, reference, context, seq_len
-        let mut lines: BTreeMap<LineKey, Vec<(f64, f64)>> = BTreeMap::new();
+        type Band = Vec<(f64, f64, f64)>; // (budget, S lo, S hi)
+        let mut lines: BTreeMap<LineKey, (Vec<(f64, f64)>, Band)> = BTreeMap::new();
         let mut bounds = 0;
         for s in &rows {
             let e = lines.entry((s.variant.clone(), s.reference.clone(), s.context.clone(), bits(s.seq_len))).or_default();
             if let Reach::At(_) = s.s.reach {
-                e.push((s.s.budget_ref, s.s.speedup));
+                e.0.push((s.s.budget_ref, s.s.speedup));
+                if let Some((lo, hi)) = s.ci.bounds() {
+                    e.1.push((s.s.budget_ref, lo, hi));
+                }
             } else {
                 bounds += 1;
             }
@@ -277,9 +287,13 @@ impl Analysis {
             .log_x()
             .data_ticks_x()
             .hline(1.0, "S = 1");
-        for ((v, r, ctx, t), pts) in lines {
+        let banded = lines.values().any(|l| !l.1.is_empty());
+        for ((v, r, ctx, t), (pts, band)) in lines {
             let ctx = if ctx == "all runs" { String::new() } else { format!(" {ctx}") };
-            chart = chart.series(format!("{v} vs {r}{ctx} T={}", fmt_num(unbits(t))), pts);
+            chart = chart.series(format!("{v} vs {r}{ctx} T={}", fmt_num(unbits(t))), pts).band(band);
+        }
+        if banded {
+            chart = chart.note("bands: 95% seed-bootstrap interval of S");
         }
         if bounds > 0 {
             chart = chart.note(format!("{bounds} comparison(s) outside the variant's budget range are not drawn (bounds in report.md)"));
@@ -514,4 +528,17 @@ pub(super) fn add_curves(mut chart: LineChart, series: Vec<(String, Vec<(f64, f6
         }
     }
     chart
+}
+
+impl Analysis {
+    /// (lr, min, max) over the seeds' final losses of group `key`, at the LRs where no seed
+    /// diverged (those are drawn as diverged, like their mean).
+    fn seed_range(&self, key: &[String]) -> Vec<(f64, f64, f64)> {
+        let mut by: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+        for r in self.runs.iter().filter(|r| r.key == key && r.is_data()) {
+            let e = by.entry(bits(r.lr)).or_insert((f64::INFINITY, f64::NEG_INFINITY));
+            *e = (e.0.min(r.loss), e.1.max(r.loss));
+        }
+        by.into_iter().filter(|(_, (lo, hi))| lo.is_finite() && hi.is_finite()).map(|(lr, (lo, hi))| (unbits(lr), lo, hi)).collect()
+    }
 }

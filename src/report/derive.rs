@@ -140,9 +140,12 @@ impl Analysis {
                 continue;
             }
             let data: Vec<&&Run> = rs.iter().filter(|r| r.is_data()).collect();
-            let pts: Vec<(f64, f64)> = data.iter().map(|r| (r.lr, r.loss)).collect();
-            let triples: Vec<(f64, f64, f64)> = data.iter().map(|r| (r.seed, r.lr, r.loss)).collect();
-            let (eta_std, loss_std) = seed_spread(&triples);
+            // Seeds are the resampling unit of the bootstrap (analysis::bootstrap).
+            let mut by_seed: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
+            for r in &data {
+                by_seed.entry(bits(r.seed)).or_default().push((r.lr, r.loss));
+            }
+            let boot = optimum_boot(&by_seed.into_values().collect::<Vec<_>>(), BOOTSTRAP_DRAWS);
             let mut by_lr: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             for r in &data {
                 by_lr.entry(bits(r.lr)).or_default().push(if r.loss.is_finite() { r.loss } else { f64::INFINITY });
@@ -155,14 +158,15 @@ impl Analysis {
                 label: label(&self.keys, key),
                 arch: rs[0].arch.clone(),
                 param: rs[0].param.clone(),
-                opt: lr_optimum(&pts),
+                opt: boot.opt.clone(),
                 curve,
                 runs: data.len(),
                 diverged_runs: data.iter().filter(|r| r.status == "diverged").count(),
                 missing: rs.len() - data.len(),
-                seeds: data.iter().map(|r| bits(r.seed)).collect::<BTreeSet<_>>().len(),
-                eta_std,
-                loss_std,
+                seeds: boot.seeds,
+                eta_ci: boot.eta,
+                loss_ci: boot.loss,
+                boot,
             });
         }
         self.lr.sort_by(|a, b| natural_cmp(&a.key, &b.key));
@@ -175,19 +179,21 @@ impl Analysis {
                 fams.entry(f).or_default().push(g);
             }
             for (fam, gs) in fams {
-                let mut points: Vec<(f64, f64, bool, f64)> = gs
-                    .iter()
-                    .filter_map(|g| {
-                        let o = g.opt.as_ref()?;
-                        Some((g.key[ai].parse::<f64>().ok()?, o.eta_star, o.at_edge, o.loss_star))
-                    })
-                    .collect();
-                points.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
-                if points.len() < 2 {
+                let mut members: Vec<(f64, &LrGroup)> =
+                    gs.iter().filter(|g| g.opt.is_some()).filter_map(|g| Some((g.key[ai].parse::<f64>().ok()?, *g))).collect();
+                members.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if members.len() < 2 {
                     continue;
                 }
-                let etas: Vec<f64> = points.iter().map(|p| p.1).collect();
-                let xy: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+                let points: Vec<(f64, f64, bool, f64)> = members
+                    .iter()
+                    .map(|(x, g)| {
+                        let o = g.opt.as_ref().expect("filtered above");
+                        (*x, o.eta_star, o.at_edge(), o.loss_star)
+                    })
+                    .collect();
+                let boots: Vec<(f64, &OptimumBoot)> = members.iter().map(|(x, g)| (*x, &g.boot)).collect();
+                let Some((drift, drift_ci, slope, slope_ci)) = axis_intervals(&boots) else { continue };
                 let sh = self.runs.iter().find(|r| gs.iter().any(|g| g.key == r.key)).and_then(|r| r.scale_horizon);
                 self.drifts.push(Drift {
                     axis: axis.to_string(),
@@ -195,8 +201,11 @@ impl Analysis {
                     family: fam,
                     arch: gs[0].arch.clone(),
                     param: gs[0].param.clone(),
-                    drift: drift_factor(&etas),
-                    slope: log_log_slope(&xy),
+                    drift,
+                    drift_ci,
+                    slope,
+                    slope_ci,
+                    eta_ci: members.iter().map(|(_, g)| g.eta_ci).collect(),
                     points,
                     scale_horizon: sh,
                 });
@@ -257,7 +266,7 @@ impl Analysis {
                         _ => None,
                     };
                     for s in sp::speedups(&rmean, &vmean) {
-                        let ci = sp::bootstrap_speedup(&rs, &vs, s.budget_ref, BOOTSTRAP_DRAWS, BOOTSTRAP_SEED, BOOTSTRAP_Q);
+                        let (ci, censored) = speedup_interval(s.speedup, &rs, &vs, s.budget_ref, BOOTSTRAP_DRAWS);
                         self.speedups.push(SpeedupRow {
                             context: c.context.clone(),
                             variant: vname.clone(),
@@ -267,6 +276,8 @@ impl Analysis {
                             seq_len: c.seq_len,
                             s,
                             ci,
+                            censored,
+                            wall_ci: step_ratio.map_or(Interval::Unavailable { seeds: 0 }, |r| scaled(ci, r)),
                             seeds: (rs.len(), vs.len()),
                             step_ratio,
                             wall: step_ratio.map(|r| s.speedup / r),

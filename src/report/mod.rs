@@ -26,9 +26,11 @@ pub use charts::{Chart, save_charts};
 pub use derived::{Derived, derived_frame, to_csv};
 pub use tables::{md_table, slug};
 
+use crate::analysis::bootstrap::{Interval, OptimumBoot, axis_intervals, optimum_boot, scaled, speedup_interval};
+use crate::analysis::lr_optimum::LrOptimum;
 use crate::analysis::runs::{self, ARCH, AXES, DEPTH, Run, SEQ_LEN, STEPS, WIDTH, group_keys, label, natural_cmp, short_key};
 use crate::analysis::speedup::{self as sp, Reach, Speedup};
-use crate::analysis::transfer::{LrOptimum, drift_factor, log_log_slope, lr_optimum, seed_spread, std};
+use crate::analysis::std;
 use crate::plot::{Bar, BarChart, Grid, LineChart, Series, fmt_num};
 use crate::record::{Metrics, read_parquet, write_parquet};
 use anyhow::{Context, Result};
@@ -37,10 +39,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Bootstrap of the speedup: draws, RNG seed, quantiles.
-pub const BOOTSTRAP_DRAWS: usize = 1000;
-pub const BOOTSTRAP_SEED: u64 = 7;
-pub const BOOTSTRAP_Q: (f64, f64) = (0.05, 0.95);
+/// Seed-bootstrap draws and RNG seed of every interval (analysis::bootstrap).
+pub const BOOTSTRAP_DRAWS: usize = crate::analysis::bootstrap::DRAWS;
+pub const BOOTSTRAP_SEED: u64 = crate::analysis::bootstrap::RNG_SEED;
 /// At most this many loss-curve charts per report (the rest are listed as skipped).
 pub const MAX_CURVE_CHARTS: usize = 40;
 
@@ -61,8 +62,10 @@ pub struct LrGroup {
     pub diverged_runs: usize,
     pub missing: usize,
     pub seeds: usize,
-    pub eta_std: Option<f64>,
-    pub loss_std: Option<f64>,
+    /// 95% seed-bootstrap intervals of η* and of the loss at η*.
+    pub eta_ci: Interval,
+    pub loss_ci: Interval,
+    pub boot: OptimumBoot,
 }
 
 /// η* across one swept axis for one family (the other keys fixed).
@@ -76,7 +79,11 @@ pub struct Drift {
     /// (axis value, η*, at grid edge, loss at η*), sorted by axis value.
     pub points: Vec<(f64, f64, bool, f64)>,
     pub drift: f64,
+    pub drift_ci: Interval,
     pub slope: f64,
+    pub slope_ci: Interval,
+    /// η* interval per point (same order as `points`).
+    pub eta_ci: Vec<Interval>,
     pub scale_horizon: Option<bool>,
 }
 
@@ -90,8 +97,11 @@ pub struct SpeedupRow {
     pub ref_arch: String,
     pub seq_len: f64,
     pub s: Speedup,
-    /// Bootstrap (lo, hi, fraction of draws out of range).
-    pub ci: Option<(f64, f64, f64)>,
+    /// 95% seed-bootstrap interval of S, and the fraction of draws out of the budget range.
+    pub ci: Interval,
+    pub censored: f64,
+    /// The interval of the wall-clock speedup (S's ÷ the step-time ratio).
+    pub wall_ci: Interval,
     pub seeds: (usize, usize),
     /// median step time variant / reference.
     pub step_ratio: Option<f64>,

@@ -1,14 +1,14 @@
 //! The markdown tables of report.md, each with the papers' numbers beside ours.
 
-use super::*;
 use super::derive::*;
+use super::*;
 
 impl Analysis {
     /// η* per group.
     pub fn lr_table(&self, keep: &dyn Fn(&str) -> bool) -> String {
         let mut headers: Vec<String> = self.keys.iter().map(|k| short_key(k)).collect();
         headers.extend(
-            ["η*", "loss at η*", "at edge", "LRs", "diverged", "seeds", "η* std", "loss std", "missing", "paper (η*)"].map(String::from),
+            ["η*", "η* 95%", "loss at η*", "loss 95%", "LRs (fit)", "diverged LRs", "seeds", "missing", "paper (η*)"].map(String::from),
         );
         let rows: Vec<Vec<String>> = self
             .lr
@@ -18,21 +18,23 @@ impl Analysis {
                 let mut row = g.key.clone();
                 match &g.opt {
                     Some(o) => row.extend([
-                        format!("{}{}", fmt_lr(o.eta_star), if o.at_edge { " (edge)" } else { "" }),
+                        format!("{}{}", o.bound.prefix(), fmt_lr(o.eta_star)),
+                        g.eta_ci.show(fmt_lr),
                         format!("{:.4}", o.loss_star),
-                        if o.at_edge { "yes" } else { "no" }.into(),
-                        o.points.to_string(),
+                        g.loss_ci.show(|v| format!("{v:.4}")),
+                        format!("{} ({})", o.points, o.fit_points),
+                        o.diverged.to_string(),
                     ]),
-                    None => row.extend(["all diverged".into(), "—".into(), "—".into(), g.curve.len().to_string()]),
+                    None => row.extend([
+                        format!("all diverged ({} runs)", g.runs),
+                        "—".into(),
+                        "—".into(),
+                        "—".into(),
+                        g.curve.len().to_string(),
+                        g.curve.len().to_string(),
+                    ]),
                 }
-                row.extend([
-                    g.diverged_runs.to_string(),
-                    g.seeds.to_string(),
-                    g.eta_std.map(fmt_lr).unwrap_or("—".into()),
-                    g.loss_std.map(|v| format!("{v:.4}")).unwrap_or("—".into()),
-                    g.missing.to_string(),
-                    paper_eta(&g.arch, &g.param),
-                ]);
+                row.extend([g.seeds.to_string(), g.missing.to_string(), paper_eta(&g.arch, &g.param)]);
                 row
             })
             .collect();
@@ -41,8 +43,19 @@ impl Analysis {
 
     /// η* drift across each axis (optionally only one axis).
     pub fn drift_table(&self, axis: Option<&str>, keep: &dyn Fn(&str) -> bool) -> String {
-        let headers = ["axis", "family", "axis values", "η* per value", "drift max/min", "slope d ln η*/d ln x", "η* at edge", "paper"]
-            .map(String::from);
+        let headers = [
+            "axis",
+            "family",
+            "axis values",
+            "η* per value",
+            "drift max/min",
+            "drift 95%",
+            "slope d ln η*/d ln x",
+            "slope 95%",
+            "η* bounds",
+            "paper",
+        ]
+        .map(String::from);
         let rows: Vec<Vec<String>> = self
             .drifts
             .iter()
@@ -54,7 +67,9 @@ impl Analysis {
                     d.points.iter().map(|p| fmt_num(p.0)).collect::<Vec<_>>().join(", "),
                     d.points.iter().map(|p| format!("{}{}", fmt_lr(p.1), if p.2 { "*" } else { "" })).collect::<Vec<_>>().join(", "),
                     format!("{:.2}×", d.drift),
+                    d.drift_ci.show(|v| format!("{v:.2}×")),
                     fmt_signed(d.slope, 3),
+                    d.slope_ci.show(|v| fmt_signed(v, 3)),
                     d.points.iter().filter(|p| p.2).count().to_string(),
                     paper_drift(d),
                 ]
@@ -78,10 +93,11 @@ impl Analysis {
             "ref loss",
             "B_var",
             "S = B_ref/B_var",
-            "S 5–95%",
+            "S 95%",
             "seeds ref/var",
             "step time var/ref",
             "wall-clock S",
+            "wall-clock 95%",
             "paper S",
             "paper step time",
         ]
@@ -107,16 +123,15 @@ impl Analysis {
                     format!("{:.4}", s.s.loss_ref),
                     bvar,
                     sv,
-                    s.ci.map(|(lo, hi, cens)| {
-                        format!(
-                            "{lo:.2}–{hi:.2}×{}",
-                            if cens > 0.0 { format!(" ({:.0}% at a bound)", 100.0 * cens) } else { String::new() }
-                        )
-                    })
-                    .unwrap_or("— (1 seed)".into()),
+                    format!(
+                        "{}{}",
+                        s.ci.show(|v| format!("{v:.2}×")),
+                        if s.censored > 0.0 { format!(" ({:.0}% at a bound)", 100.0 * s.censored) } else { String::new() }
+                    ),
                     format!("{}/{}", s.seeds.0, s.seeds.1),
                     s.step_ratio.map(|r| format!("{r:.3}")).unwrap_or("—".into()),
                     s.wall.map(|w| format!("{}{w:.2}×", reach_prefix(s.s.reach))).unwrap_or("—".into()),
+                    s.wall_ci.show(|v| format!("{v:.2}×")),
                     paper_s,
                     paper_t,
                 ]
@@ -185,14 +200,15 @@ impl Analysis {
             md += &self.speedup_table(&all);
             md += "\nB_var: the variant's budget reaching the reference's final loss at B_ref, interpolating log(steps) linearly in final loss between the variant's budgets; no extrapolation (\"> max\": not reached at the largest budget, so S is an upper bound; \"< min\": beaten already at the smallest, a lower bound). ";
             md += &format!(
-                "S 5–95%: bootstrap over seeds ({BOOTSTRAP_DRAWS} draws, RNG seed {BOOTSTRAP_SEED}). Wall-clock S = S ÷ (median step time variant / reference). With several LRs per budget each budget uses its best LR.\n"
+                "S 95%: seed bootstrap ({BOOTSTRAP_DRAWS} draws, RNG seed {BOOTSTRAP_SEED}; t-scaled, see below). Wall-clock S = S ÷ (median step time variant / reference). With several LRs per budget each budget uses its best LR.\n"
             );
             md += "Small-scale targets (docs/variants.md §8.1–8.2): S > 1 at the largest budget for every T and growing with T and budget (nGPT); anGPT/GPT+ ≥ 1.2 (paper 1.4) with ≤ 5% step-time overhead.\n\n";
         }
         if self.lr_sweep {
             md += "## Learning-rate transfer: η* per group\n\n";
             md += &self.lr_table(&all);
-            md += "\nη*: vertex of a parabola in log LR through the best grid point and its two neighbours (seed-averaged; diverged runs count as +∞). \"edge\": the best LR is the first or last of the grid, so η* is only a bound. η* std: std of the per-seed η*; loss std: std over seeds at the best grid LR.\n\n";
+            md += "\nη*: vertex of a least-squares quadratic in ln LR over the ≤ 5 usable grid LRs nearest the best one, all seeds' points pooled; diverged or clearly unstable LRs (seed-mean loss > 10% above the best) bound the fit instead of entering it. ≥ / ≤: the optimum is at the grid's edge, η* is only a bound. LRs (fit): grid LRs with data (in the fit).\n\n";
+            md += INTERVAL_NOTE;
             for ax in AXES {
                 if !self.drifts.iter().any(|d| d.axis == ax) {
                     continue;
@@ -203,7 +219,7 @@ impl Analysis {
                     md += &format!("## η* drift across {}\n\n", axis_name(ax));
                 }
                 md += &self.drift_table(Some(ax), &all);
-                md += "\n* = η* at the grid edge (a bound). Drift = max η* / min η* across the axis; slope = least-squares d ln η* / d ln x.\n\n";
+                md += "\n* = η* at the grid edge (a bound). Drift = max η* / min η* across the axis; slope = least-squares d ln η* / d ln x; both intervals from the same seed draws as η*'s.\n\n";
             }
         }
         if !self.ladder.is_empty() {
@@ -237,6 +253,9 @@ impl Analysis {
         md
     }
 }
+
+/// How every interval of the report is computed (printed under the η* table).
+pub(super) const INTERVAL_NOTE: &str = "95% intervals: seed bootstrap (seeds are the independent replications; one seed's LR points share data order and init), θ̂ ± t(n−1)·√(n/(n−1))·sd of 1000 draws, on a log scale for η*, drift and S; \"unavailable (1 seed)\" with fewer than two seeds.\n\n";
 
 pub(super) fn reach_prefix(r: Reach) -> &'static str {
     match r {

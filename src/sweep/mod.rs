@@ -4,6 +4,7 @@
 
 pub mod merge;
 pub mod plan;
+pub mod refine;
 pub mod runner;
 pub mod slurm;
 pub mod spec;

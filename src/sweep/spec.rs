@@ -39,6 +39,9 @@ pub struct SweepFile {
     /// Conditional overrides.
     #[serde(default)]
     pub when: Vec<When>,
+    /// Adaptive η* search after the grid (sweep::refine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<super::refine::Refine>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -137,6 +140,9 @@ impl Sweep {
             if w.matches.is_empty() {
                 bail!("{origin}: `[[when]]` #{i}: `match` is empty (expected e.g. match = {{ arch = \"ngpt\" }})");
             }
+        }
+        if let Some(r) = &file.refine {
+            r.validate(&origin, &file.sweep.seeds)?;
         }
         Ok(Self { path, file, base, grid, zips })
     }

@@ -1,0 +1,297 @@
+//! Adaptive η* search (`[refine]` in a sweep file): after the coarse grid, rounds that add LR
+//! points (each run at every refine seed) around each group's current η* until its 95%
+//! interval is narrower than `target` (hi/lo) or the run budget is spent.
+//!
+//! Refine runs are ordinary planned runs: the group's config with another LR and seed, so their
+//! ids are content hashes like every other run's. A round's LRs depend only on the results
+//! already on disk, so an interrupted sweep (even kill -9) rerun recomputes the same rounds,
+//! skips the finished runs and resumes the rest; `sweep merge` and `sweep status` read the run
+//! directories and see refine runs like any other.
+//!
+//! ```toml
+//! [refine]
+//! target = 1.5      # stop when every group's η* interval hi/lo ≤ 1.5
+//! budget = 48       # at most 48 refine runs in all
+//! points = 2        # new LRs per group per round
+//! seeds = [1, 2, 3] # each new LR runs with these seeds (default: sweep.seeds; ≥ 2 needed)
+//! rounds = 3        # at most 3 rounds
+//! ```
+
+use super::plan::{FLOPS_PER_THREAD, PlannedRun, run_id, train_flops};
+use super::runner::run_dir;
+use super::spec::round_sig;
+use crate::analysis::bootstrap::{DRAWS, Interval, optimum_boot};
+use crate::analysis::lr_optimum::Bound;
+use crate::record::Status;
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refine {
+    /// Target width of the η* interval as a factor hi/lo (> 1).
+    pub target: f64,
+    /// Most refine runs in all rounds together.
+    pub budget: usize,
+    /// New LRs per group per round.
+    #[serde(default = "default_points")]
+    pub points: usize,
+    /// Seeds of every new LR (default: the sweep's seeds).
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    #[serde(default = "default_rounds")]
+    pub rounds: usize,
+}
+
+fn default_points() -> usize {
+    2
+}
+fn default_rounds() -> usize {
+    3
+}
+
+impl Refine {
+    /// Check the table against the sweep's own seeds; the error names the file and field.
+    pub fn validate(&self, origin: &str, sweep_seeds: &[u64]) -> Result<Vec<u64>> {
+        if self.target.is_nan() || self.target <= 1.0 {
+            bail!("{origin}: `refine.target` = {}: expected a factor hi/lo > 1 (e.g. 1.5)", self.target);
+        }
+        if self.points == 0 || self.rounds == 0 {
+            bail!("{origin}: `refine.points` and `refine.rounds` must be ≥ 1");
+        }
+        let seeds = if self.seeds.is_empty() { sweep_seeds.to_vec() } else { self.seeds.clone() };
+        if seeds.len() < 2 {
+            bail!(
+                "{origin}: `refine.seeds` (or `sweep.seeds`) has {} seed(s): an η* interval needs ≥ 2 seeds, so refine could never meet its target",
+                seeds.len()
+            );
+        }
+        Ok(seeds)
+    }
+}
+
+/// One LR-curve group: the runs sharing every setting but LR and seed.
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    pub template: PlannedRun,
+    pub runs: Vec<PlannedRun>,
+}
+
+/// Groups of `runs` by config without LR and seed, in plan order.
+pub fn groups(runs: &[PlannedRun]) -> Vec<Group> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by: BTreeMap<String, Group> = BTreeMap::new();
+    for r in runs {
+        let mut c = r.cfg.clone();
+        (c.optim.lr, c.seed) = (0.0, 0);
+        let key = run_id(&c);
+        let name = r.varying.iter().filter(|(k, _)| k != "optim.lr" && k != "seed").map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
+        by.entry(key.clone())
+            .or_insert_with(|| {
+                order.push(key.clone());
+                Group { name: if name.is_empty() { "all runs".into() } else { name.join(" ") }, template: r.clone(), runs: Vec::new() }
+            })
+            .runs
+            .push(r.clone());
+    }
+    order.into_iter().map(|k| by.remove(&k).expect("inserted above")).collect()
+}
+
+/// Per seed, (lr, final loss; +∞ diverged) of the group's finished runs.
+fn seed_points(g: &Group, out: &Path) -> Vec<Vec<(f64, f64)>> {
+    let mut by: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in &g.runs {
+        let Some(s) = run_dir(out, &r.id).read_summary() else { continue };
+        let loss = match s.status {
+            Status::Done => s.final_val_loss.unwrap_or(f64::NAN),
+            Status::Diverged => f64::INFINITY,
+            _ => continue,
+        };
+        by.entry(r.cfg.seed).or_default().push((r.cfg.optim.lr, loss));
+    }
+    by.into_values().collect()
+}
+
+/// Where a group stands after a round.
+#[derive(Clone, Debug, PartialEq)]
+pub enum State {
+    /// Interval hi/lo within the target.
+    Met(Interval),
+    /// Interval (maybe unavailable) still wider than the target.
+    Open(Interval),
+    AllDiverged,
+    NoData,
+}
+
+/// The group's state and the LRs to add next (at most `n`, none already in the grid).
+pub fn propose(seeds: &[Vec<(f64, f64)>], target: f64, n: usize) -> (State, Vec<f64>) {
+    if seeds.iter().all(|s| s.is_empty()) {
+        return (State::NoData, Vec::new());
+    }
+    let b = optimum_boot(seeds, DRAWS);
+    let Some(opt) = &b.opt else { return (State::AllDiverged, Vec::new()) };
+    if let Some((lo, hi)) = b.eta.bounds()
+        && hi / lo <= target
+        && opt.bound == Bound::Interior
+    {
+        return (State::Met(b.eta), Vec::new());
+    }
+    let mut lrs: Vec<f64> = seeds.iter().flatten().map(|p| p.0).collect();
+    lrs.sort_by(f64::total_cmp);
+    lrs.dedup();
+    // The local grid step: the smallest ratio between neighbouring LRs around η*.
+    let step = lrs.windows(2).map(|w| w[1] / w[0]).filter(|r| *r > 1.0).fold(f64::INFINITY, f64::min);
+    let step = if step.is_finite() { step } else { 2.0 };
+    let e = opt.eta_star;
+    let candidates: Vec<f64> = match opt.bound {
+        Bound::AtLeast => (1..=n).map(|k| lrs[lrs.len() - 1] * step.powi(k as i32)).collect(),
+        Bound::AtMost => (1..=n).map(|k| lrs[0] / step.powi(k as i32)).collect(),
+        Bound::Interior => [-0.5, 0.5, 0.0, -0.25, 0.25, -0.75, 0.75].iter().map(|p| e * step.powf(*p)).collect(),
+    };
+    let new: Vec<f64> = candidates
+        .into_iter()
+        .map(|lr| round_sig(lr, 4))
+        .filter(|lr| !lrs.iter().any(|x| (lr / x - 1.0).abs() < 0.02))
+        .fold(Vec::new(), |mut v, lr| {
+            if !v.contains(&lr) {
+                v.push(lr);
+            }
+            v
+        })
+        .into_iter()
+        .take(n)
+        .collect();
+    (State::Open(b.eta), new)
+}
+
+/// The planned run of `g` at (lr, seed): the template with both replaced, id recomputed.
+pub fn run_at(g: &Group, lr: f64, seed: u64, sweep_name: &str) -> PlannedRun {
+    let mut cfg = g.template.cfg.clone();
+    (cfg.optim.lr, cfg.seed) = (lr, seed);
+    let id = run_id(&cfg);
+    cfg.name = format!("{sweep_name}-{id}");
+    let varying = g
+        .template
+        .varying
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "optim.lr" => (k.clone(), toml::Value::Float(lr)),
+            "seed" => (k.clone(), toml::Value::Integer(seed as i64)),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    let cost_s = train_flops(&cfg, 96) / FLOPS_PER_THREAD;
+    PlannedRun { id, cfg, varying, cost_s }
+}
+
+/// What the refine rounds ended with.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub rounds: usize,
+    pub added: usize,
+    /// (group name, final state).
+    pub groups: Vec<(String, String)>,
+    pub all_met: bool,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "refine: {} round(s), {} run(s) added", self.rounds, self.added)?;
+        for (g, s) in &self.groups {
+            writeln!(f, "  {g}: {s}")?;
+        }
+        if self.all_met {
+            write!(f, "refine: every group's η* interval is within the target")
+        } else {
+            write!(f, "refine: target NOT met for every group within the budget/rounds; the intervals above are the best reached")
+        }
+    }
+}
+
+/// Run the refine rounds after the coarse grid `coarse` (already executed into `out`).
+/// `execute` runs a round's new runs (skipping finished ones) and returns false when the
+/// sweep was interrupted.
+pub fn refine(
+    coarse: &[PlannedRun],
+    r: &Refine,
+    seeds: &[u64],
+    sweep_name: &str,
+    out: &Path,
+    mut execute: impl FnMut(&[PlannedRun]) -> Result<bool>,
+) -> Result<Summary> {
+    let mut gs = groups(coarse);
+    let mut sum = Summary::default();
+    let mut budget = r.budget;
+    let show = |i: &Interval| i.show(|v| format!("{v:.3e}"));
+    for round in 0..=r.rounds {
+        let mut todo = Vec::new();
+        let mut states = Vec::new();
+        for g in gs.iter_mut() {
+            let (state, lrs) = propose(&seed_points(g, out), r.target, r.points);
+            states.push(state.clone());
+            if round == r.rounds {
+                continue; // the last pass only reports
+            }
+            for lr in lrs {
+                if budget < seeds.len() {
+                    break;
+                }
+                budget -= seeds.len();
+                for &s in seeds {
+                    let run = run_at(g, lr, s, sweep_name);
+                    g.runs.push(run.clone());
+                    todo.push(run);
+                }
+            }
+        }
+        sum.groups = gs
+            .iter()
+            .zip(&states)
+            .map(|(g, s)| {
+                let text = match s {
+                    State::Met(i) => format!("η* 95% {} (target met)", show(i)),
+                    State::Open(i) => format!("η* 95% {} (wider than the target)", show(i)),
+                    State::AllDiverged => "every run diverged: no η*, nothing to refine around".into(),
+                    State::NoData => "no finished runs".into(),
+                };
+                (g.name.clone(), text)
+            })
+            .collect();
+        sum.all_met = states.iter().all(|s| matches!(s, State::Met(_)));
+        if todo.is_empty() {
+            break;
+        }
+        sum.rounds += 1;
+        sum.added += todo.len();
+        eprintln!("refine round {}: {} new run(s) around the current η* ({} of the budget left)", sum.rounds, todo.len(), budget);
+        if !execute(&todo)? {
+            bail!("refine interrupted in round {}; rerun the sweep to resume (finished runs are kept)", sum.rounds);
+        }
+    }
+    Ok(sum)
+}
+
+/// The `sweep plan` line for a refine table: its worst case on top of the coarse grid.
+pub fn plan_note(coarse: &[PlannedRun], r: &Refine, seeds: &[u64], jobs: usize) -> String {
+    let groups = groups(coarse).len();
+    let per_round = groups * r.points * seeds.len();
+    let max_runs = r.budget.min(per_round * r.rounds);
+    let mean_cost = coarse.iter().map(|p| p.cost_s).sum::<f64>() / coarse.len().max(1) as f64;
+    let cpu = max_runs as f64 * mean_cost;
+    let coarse_cpu: f64 = coarse.iter().map(|p| p.cost_s).sum();
+    format!(
+        "refine: ≤ {max_runs} more runs (budget {}, ≤ {} rounds × {groups} groups × {} LRs × {} seeds = {per_round} per round), \
+         ≈ {cpu:.0} CPU-s; worst case in all {} runs, {:.0} CPU-s ≈ {:.1} min wall with {jobs} jobs (target η* interval hi/lo ≤ {})\n",
+        r.budget,
+        r.rounds,
+        r.points,
+        seeds.len(),
+        coarse.len() + max_runs,
+        coarse_cpu + cpu,
+        (coarse_cpu + cpu) / jobs.max(1) as f64 / 60.0,
+        r.target
+    )
+}
