@@ -27,7 +27,7 @@ enum Cmd {
         /// Override a config key: --set optim.lr=3e-3 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Run directory (default: results/runs/<name>).
+        /// Run directory (default: results/runs/<name>-<first 8 hex of the config hash>).
         #[arg(long)]
         out: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Backend::Flex)]
@@ -35,6 +35,10 @@ enum Cmd {
         /// No progress bar; one line per evaluation.
         #[arg(long)]
         quiet: bool,
+        /// Start the run directory over from step 0 (deletes its records), even if finished
+        /// or holding a different config.
+        #[arg(long)]
+        force: bool,
     },
     /// Validation loss of a finished run at longer contexts (length extrapolation).
     Eval {
@@ -266,6 +270,9 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
             for (k, v) in merge::status_counts(&dir, planned) {
                 println!("{k:>12}: {v}");
             }
+            for (id, why) in merge::damaged_runs(&dir) {
+                println!("damaged {id}: {why} (the next `normlab sweep` run redoes it)");
+            }
             Ok(())
         }
     }
@@ -446,6 +453,10 @@ fn main() {
     normlab::backend::tune_allocator();
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
+        // A run another process holds is not a failure of this one (the sweep runner waits).
+        if e.downcast_ref::<normlab::record::lock::Busy>().is_some() {
+            std::process::exit(normlab::record::lock::BUSY_EXIT);
+        }
         std::process::exit(2);
     }
 }
@@ -453,11 +464,12 @@ fn main() {
 fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Train { config, set, out, backend, quiet } => {
+        Cmd::Train { config, set, out, backend, quiet, force } => {
             let cfg = RunConfig::load(&config, &set)?;
             let origin = config.display().to_string();
             let data = Dataset::load(&cfg.data, &origin)?;
-            let out = out.unwrap_or_else(|| PathBuf::from("results/runs").join(&cfg.name));
+            let hash = normlab::record::identity::config_hash(&cfg);
+            let out = out.unwrap_or_else(|| PathBuf::from("results/runs").join(format!("{}-{}", cfg.name, &hash[..8])));
             let stop = Arc::new(AtomicBool::new(false));
             signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
             signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
@@ -475,7 +487,7 @@ fn run() -> Result<()> {
                 cfg.train.steps,
                 out.display()
             );
-            let opts = TrainOptions { out: out.clone(), backend, quiet, stop: Some(stop), log_every: 0 };
+            let opts = TrainOptions { out: out.clone(), backend, quiet, stop: Some(stop), log_every: 0, force };
             let s = train(&cfg, &data, &opts)?;
             match s.status {
                 Status::Done => println!(
