@@ -46,7 +46,7 @@ pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Sum
     let (_lock, warnings) = match prepare(cfg, &dir, opts.force)? {
         Prepared::Finished(s) => {
             eprintln!("{}: already finished in {} ({:?}); not training it again (--force to redo it)", cfg.name, dir.root.display(), s.status);
-            return Ok(s);
+            return Ok(*s);
         }
         Prepared::Train { lock, warnings } => (lock, warnings),
     };

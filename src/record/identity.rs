@@ -96,7 +96,7 @@ pub enum Prepared {
         warnings: Vec<String>,
     },
     /// The same config finished here before: nothing to do.
-    Finished(Summary),
+    Finished(Box<Summary>),
 }
 
 /// Lock the run directory and decide what to do with it before anything is allocated:
@@ -132,7 +132,7 @@ pub fn prepare(cfg: &RunConfig, dir: &RunDir, force: bool) -> Result<Prepared> {
             None => {
                 let s = dir.read_summary().expect("checked readable");
                 if matches!(s.status, Status::Done | Status::Diverged) {
-                    return Ok(Prepared::Finished(s));
+                    return Ok(Prepared::Finished(Box::new(s)));
                 }
             }
             Some(why) => {

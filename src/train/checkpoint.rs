@@ -118,7 +118,7 @@ pub fn candidates(
             Err(e) => warn(warnings, format!("checkpoint skipped: {e:#}")),
         }
     }
-    ok.sort_by(|a, b| b.1.step.cmp(&a.1.step));
+    ok.sort_by_key(|c| std::cmp::Reverse(c.1.step));
     ok
 }
 
