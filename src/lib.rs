@@ -1,26 +1,25 @@
 //! normlab: a research harness for normalized transformers.
 //!
-//! Data flows one way through the modules, in this order:
-//! config → data → kernels (fused CPU ops) → model (architecture × parameterization) → optim → train → record
-//! → reference/bench (checks of the model and trainer).
+//! The folders follow the data flow; each module imports only from modules above it here:
+//! config → data → kernels (fused CPU ops) → model (architecture × param) → record (the run
+//! directory format) → train (loop, optimizer) → sweep (grids, runner, Slurm) → analysis (η*,
+//! speedups) → probes (coordinate check, length extrapolation) → plot → report → figures;
+//! conformance (golden PyTorch checks) and bench sit beside them. The command line is the
+//! binary's `cli/`, which only parses, calls this library and prints.
 
+pub mod backend;
 pub mod config;
 pub mod data;
-pub mod param;
 pub mod kernels;
+pub mod param;
 pub mod model;
-pub mod optim;
-pub mod train;
-pub mod eval;
-pub mod coord_check;
-pub mod alignment;
 pub mod record;
-pub mod reference;
+pub mod train;
 pub mod sweep;
 pub mod analysis;
-pub mod bench;
-pub mod backend;
+pub mod probes;
 pub mod plot;
 pub mod report;
 pub mod figures;
-pub mod figure_data;
+pub mod conformance;
+pub mod bench;

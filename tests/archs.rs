@@ -13,7 +13,7 @@ use normlab::model::angpt::Angpt;
 use normlab::model::diagnostics::{constrained_norms, hidden_norms};
 use normlab::model::ngpt::Ngpt;
 use normlab::model::{Architecture, Probe, cross_entropy, tokens};
-use normlab::optim::{Optimizer, param_table};
+use normlab::train::optim::{Optimizer, param_table};
 use normlab::train::init_model;
 
 /// (d_model, n_layer, n_head, scalar_alpha) — a spread of shapes, not only the golden one.

@@ -2,9 +2,9 @@
 //! exponents' sanity values (rank-1 aligned update → exactly 1, independent random → ≈ ½).
 
 mod common;
-use normlab::alignment::exponent;
+use normlab::model::alignment::exponent;
 use normlab::config::{ArchName, ParamName};
-use normlab::coord_check::{CoordCheck, CoordRow, width_slope};
+use normlab::probes::coord_check::{CoordCheck, CoordRow, width_slope};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 fn check(arch: ArchName, param: ParamName) -> Vec<CoordRow> {

@@ -2,7 +2,7 @@
 //! folders kept in tests/data/reference (copies of ../shared/reference).
 
 mod common;
-use normlab::reference::{print_report, verify};
+use normlab::conformance::{print_report, verify};
 
 fn check(folder: &str) {
     let dir = common::root().join("tests/data/reference").join(folder);

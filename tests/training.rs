@@ -57,7 +57,7 @@ fn absurd_lr_is_recorded_as_diverged() {
 
 #[test]
 fn schedule_warmup_then_cosine_to_floor() {
-    use normlab::optim::schedule;
+    use normlab::train::optim::schedule;
     assert!((schedule(0, 100, 10, 1.0, 0.1) - 0.1).abs() < 1e-12);
     assert!((schedule(9, 100, 10, 1.0, 0.1) - 1.0).abs() < 1e-12);
     assert!((schedule(10, 100, 10, 1.0, 0.1) - 1.0).abs() < 1e-12);
@@ -109,7 +109,7 @@ fn saved_weights_reload_for_length_extrapolation() {
     for arch in ["gpt", "ngpt"] {
         let cfg = common::tiny(arch, &["train.steps=20"]);
         let (dir, s) = run(&cfg, &format!("eval-{arch}"));
-        let rows = normlab::eval::eval_contexts(&dir, &[1.0, 2.0]).unwrap();
+        let rows = normlab::probes::length_extrapolation::eval_contexts(&dir, &[1.0, 2.0]).unwrap();
         assert_eq!(rows[0].seq_len, 32);
         assert_eq!(rows[1].seq_len, 64);
         let want = s.final_val_loss.unwrap();

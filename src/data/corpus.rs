@@ -1,3 +1,6 @@
+//! The corpus file: read, checksum (sha256, which keys the tokenizer cache) and the 90/10
+//! character split into train and validation text.
+
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

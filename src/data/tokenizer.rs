@@ -1,3 +1,6 @@
+//! Tokenizers: one token per distinct character, or byte-level BPE trained on the train split
+//! (cached on disk by corpus sha256 + vocabulary size).
+
 use super::corpus::Corpus;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;

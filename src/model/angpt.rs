@@ -13,8 +13,9 @@
 //! nGPT's √d), the SwiGLU hidden vector and the MLP output have unit norm. QK-norm is GPT+'s
 //! exact RMSNorm by default (`exact_qk_norm`), otherwise a calibrated factor to unit RMS.
 
+use super::constraint::{Constraint, project_to_sphere};
 use super::layers::{
-    Constraint, RmsNorm, apply, apply_scaled, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, project_to_sphere, rope,
+    RmsNorm, apply, apply_scaled, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, rope,
     split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
@@ -140,7 +141,7 @@ impl Block {
         let t = c.seq_len;
         let set = |blk: &mut Block, i: usize, mean_sq: Tensor<1>| {
             let val = mean_sq.sqrt().recip().into_scalar::<f32>();
-            blk.nu = super::layers::replace_value(blk.nu.clone(), |nu| {
+            blk.nu = super::params::replace_value(blk.nu.clone(), |nu| {
                 let dev = nu.device();
                 let mut v: Vec<f32> = nu.into_data().try_into_vec().unwrap();
                 v[i] = val;

@@ -2,7 +2,7 @@
 //! SwiGLU, head reshapes, and the parameter constructors.
 
 use crate::config::Rope;
-use burn::module::{Param, ParamId};
+use burn::module::Param;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 pub use crate::kernels::{RMS_EPS, causal_attention, mix, rms_normalize, swiglu, unit_norm};
@@ -119,45 +119,4 @@ pub fn rope_composite(x: Tensor<4>, kind: Rope) -> Tensor<4> {
         }
     };
     Tensor::cat(vec![out0, out1], 4).reshape([b, h, t, d])
-}
-
-/// Replace a parameter's value while keeping its id and require-grad flag (so optimizer
-/// state stays attached). The new value is built off the autodiff graph.
-pub fn replace_value<const D: usize>(p: Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) -> Param<Tensor<D>> {
-    p.map(|t| {
-        let (ad, req) = (t.is_autodiff(), t.is_require_grad());
-        let x = f(t.inner());
-        match (ad, req) {
-            (false, _) => x,
-            (true, false) => x.autodiff(),
-            (true, true) => x.autodiff().require_grad(),
-        }
-    })
-}
-
-pub fn param_id<const D: usize>(p: &Param<Tensor<D>>) -> ParamId {
-    p.id
-}
-
-/// How post-step constraints treat the residual-space vectors of every weight matrix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Constraint {
-    /// nGPT: w ← w / ‖w‖ (unit norm) [P-nGPT §2.6].
-    UnitNorm,
-    /// anGPT: w ← w / max(1, ‖w‖) (norm at most 1) [variants.md §5.3].
-    NormAtMostOne,
-}
-
-/// Apply a [`Constraint`] to every matrix [`super::sphere_axis`] names, keeping parameter ids.
-pub fn project_to_sphere<M: burn::module::Module>(m: M, constraint: Constraint) -> M {
-    super::params::map_params(m, |path, shape, flat| {
-        let axis = super::sphere_axis(path, shape.len())?;
-        let w = flat.reshape([shape[0], shape[1]]);
-        let norm = w.clone().square().sum_dim(axis).sqrt();
-        let w = match constraint {
-            Constraint::UnitNorm => w / norm.clamp_min(1e-12),
-            Constraint::NormAtMostOne => w / norm.clamp_min(1.0),
-        };
-        Some(w.reshape([shape[0] * shape[1]]))
-    })
 }

@@ -3,6 +3,8 @@
 //! Adding an architecture: copy `gpt_plus.rs` (the smallest variant), implement
 //! [`Architecture`], add a variant to `config::ArchName` and one line to [`with_arch`].
 
+pub mod alignment;
+pub mod constraint;
 pub mod layers;
 pub mod diagnostics;
 pub mod params;
@@ -11,7 +13,8 @@ pub mod gpt_plus;
 pub mod ngpt;
 pub mod angpt;
 
-use crate::config::{ArchName, RunConfig};
+pub use constraint::{Constraint, project_to_sphere, sphere_axis};
+use crate::config::RunConfig;
 use crate::param::{Rescaler, Role, Scaling};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -33,13 +36,13 @@ pub trait Architecture: Module + Clone + std::fmt::Debug + Send + 'static {
 
     /// The norm constraint on residual-space weight vectors, if any (nGPT: unit norm,
     /// anGPT: norm ≤ 1). The default [`post_step`](Self::post_step) applies it.
-    const CONSTRAINT: Option<layers::Constraint> = None;
+    const CONSTRAINT: Option<Constraint> = None;
 
     /// Applied after every optimizer step (and once at init). Must keep each parameter's id
     /// so the optimizer's moments stay attached.
     fn post_step(self) -> Self {
         match Self::CONSTRAINT {
-            Some(c) => layers::project_to_sphere(self, c),
+            Some(c) => project_to_sphere(self, c),
             None => self,
         }
     }
@@ -80,40 +83,32 @@ pub fn default_role(path: &str, rank: usize) -> Role {
     }
 }
 
-/// The axis of a weight along which its vectors live in the residual (d) space, for the
-/// shipped naming: burn's Linear is [in, out], so W_q/W_k/W_v/W_fc/lm_head are normalized
-/// along axis 0, the residual writers W_o/W_proj along axis 1, the embedding [V, d] along 1.
-/// `None` for tensors that are not constrained (rescalers, gains).
-pub fn sphere_axis(path: &str, rank: usize) -> Option<usize> {
-    if rank != 2 {
-        return None;
-    }
-    let has = |name: &str| path.split('.').any(|seg| seg == name);
-    if has("wte") || has("att_c_proj") || has("mlp_c_proj") {
-        Some(1)
-    } else if has("lm_head") || has("query") || has("key") || has("value") || has("c_fc") {
-        Some(0)
-    } else {
-        None
-    }
+/// The architecture registry: evaluates `$body` with `$A` bound to the architecture type that
+/// `$arch` (an [`ArchName`]) names, e.g. `with_arch!(cfg.arch, |A| train_arch::<A>(cfg))`.
+/// Adding an architecture is one line here (and its `ArchName` variant).
+macro_rules! with_arch {
+    ($arch:expr, |$A:ident| $body:expr) => {
+        match $arch {
+            $crate::config::ArchName::Gpt => {
+                type $A = $crate::model::gpt::Gpt;
+                $body
+            }
+            $crate::config::ArchName::GptPlus => {
+                type $A = $crate::model::gpt_plus::GptPlus;
+                $body
+            }
+            $crate::config::ArchName::Ngpt => {
+                type $A = $crate::model::ngpt::Ngpt;
+                $body
+            }
+            $crate::config::ArchName::Angpt => {
+                type $A = $crate::model::angpt::Angpt;
+                $body
+            }
+        }
+    };
 }
-
-/// Generic code that needs the concrete architecture type implements this; [`with_arch`]
-/// calls it with the type named by the config.
-pub trait ArchFn {
-    type Output;
-    fn call<A: Architecture>(self) -> Self::Output;
-}
-
-/// The registry: one line per architecture.
-pub fn with_arch<F: ArchFn>(arch: ArchName, f: F) -> F::Output {
-    match arch {
-        ArchName::Gpt => f.call::<gpt::Gpt>(),
-        ArchName::GptPlus => f.call::<gpt_plus::GptPlus>(),
-        ArchName::Ngpt => f.call::<ngpt::Ngpt>(),
-        ArchName::Angpt => f.call::<angpt::Angpt>(),
-    }
-}
+pub(crate) use with_arch;
 
 /// Named intermediate activations, collected only when switched on (burn has no forward hooks).
 #[derive(Default)]

@@ -4,8 +4,9 @@
 //! state (re-normalized after each LERP update). Rescalers use the scale trick (§2.5):
 //! θ is stored, θ·s_init/s_scale is used.
 
+use super::constraint::{Constraint, project_to_sphere};
 use super::layers::{apply, apply_scaled, 
-    Constraint, causal_attention, lerp, project_to_sphere, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
+    causal_attention, lerp, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};

@@ -2,7 +2,6 @@
 //! give no path): every piece of code that reads or rewrites parameters by name goes
 //! through [`params`] or [`map_params`] instead of its own visitor.
 
-use super::layers::replace_value;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 
@@ -78,4 +77,18 @@ pub fn map_params<M: Module>(m: M, f: impl FnMut(&str, &[usize], Tensor<1>) -> O
         }
     }
     m.map(&mut Mp { path: vec![], f })
+}
+
+/// Replace a parameter's value while keeping its id and require-grad flag (so optimizer
+/// state stays attached). The new value is built off the autodiff graph.
+pub fn replace_value<const D: usize>(p: Param<Tensor<D>>, f: impl FnOnce(Tensor<D>) -> Tensor<D>) -> Param<Tensor<D>> {
+    p.map(|t| {
+        let (ad, req) = (t.is_autodiff(), t.is_require_grad());
+        let x = f(t.inner());
+        match (ad, req) {
+            (false, _) => x,
+            (true, false) => x.autodiff(),
+            (true, true) => x.autodiff().require_grad(),
+        }
+    })
 }

@@ -10,10 +10,6 @@ use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 pub struct CompleteP;
 
 impl Parameterization for CompleteP {
-    fn name(&self) -> &'static str {
-        "completep"
-    }
-
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers {
         Multipliers { init_std: 0.02, lr: nugpt_lr(ctx, role, -1.0, -0.5, 1.0), forward: 1.0, eps: EPS, weight_decay: 0.0 }
     }

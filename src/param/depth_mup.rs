@@ -8,10 +8,6 @@ use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 pub struct DepthMup;
 
 impl Parameterization for DepthMup {
-    fn name(&self) -> &'static str {
-        "depth_mup"
-    }
-
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers {
         let mut m = NuGpt.multipliers(ctx, role);
         if matches!(role, Role::Hidden | Role::HiddenOut) {

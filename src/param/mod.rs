@@ -114,7 +114,6 @@ pub struct Context {
 }
 
 pub trait Parameterization {
-    fn name(&self) -> &'static str;
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers;
     fn scale_trick(&self, ctx: &Context, r: Rescaler) -> ScaleTrick;
     /// Softmax scale for (non-normalized) attention logits.

@@ -15,10 +15,6 @@ pub struct Mup {
 }
 
 impl Parameterization for Mup {
-    fn name(&self) -> &'static str {
-        "mup"
-    }
-
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers {
         let m = ctx.shape.width;
         let residual = 1.0 / (2.0 * ctx.shape.n_layer as f64).sqrt();

@@ -36,10 +36,6 @@ pub fn nugpt_trick(ctx: &Context, r: Rescaler, sz_init_exp: f64) -> ScaleTrick {
 }
 
 impl Parameterization for NuGpt {
-    fn name(&self) -> &'static str {
-        "nugpt"
-    }
-
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers {
         Multipliers { init_std: 0.02, lr: nugpt_lr(ctx, role, -0.75, -0.75, 0.5), forward: 1.0, eps: EPS, weight_decay: 0.0 }
     }

@@ -9,10 +9,6 @@ pub struct Sp;
 pub const GPT_INIT_STD: f64 = 0.02;
 
 impl Parameterization for Sp {
-    fn name(&self) -> &'static str {
-        "sp"
-    }
-
     fn multipliers(&self, ctx: &Context, role: Role) -> Multipliers {
         let init_std = match role {
             Role::HiddenOut => GPT_INIT_STD / (2.0 * ctx.shape.n_layer as f64).sqrt(),

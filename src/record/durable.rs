@@ -25,10 +25,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// disk is not left fuller, and `path` keeps its previous contents.
 pub fn write_via(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = tmp_path(path);
-    let res = write(&tmp).and_then(|_| sync_file(&tmp)).and_then(|_| {
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} → {}", tmp.display(), path.display()))
-    });
+    let res = write(&tmp)
+        .and_then(|_| sync_file(&tmp))
+        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("renaming {} → {}", tmp.display(), path.display())));
     if let Err(e) = res {
         let _ = std::fs::remove_file(&tmp);
         return Err(explain(e, path));
@@ -37,29 +36,18 @@ pub fn write_via(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result
 }
 
 pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
 }
 
 pub fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("fsync {}", path.display()))
+    std::fs::File::open(path).and_then(|f| f.sync_all()).with_context(|| format!("fsync {}", path.display()))
 }
 
 /// fsync a directory, which makes the renames and removals inside it durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    let d = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    std::fs::File::open(d)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("fsync directory {}", d.display()))
+    let d = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    std::fs::File::open(d).and_then(|f| f.sync_all()).with_context(|| format!("fsync directory {}", d.display()))
 }
 
 /// Whether an error chain holds ENOSPC / EDQUOT (disk full or over quota).
@@ -105,10 +93,7 @@ pub fn entry_of(path: &Path) -> Result<Entry> {
 }
 
 pub fn entry_of_bytes(bytes: &[u8]) -> Entry {
-    Entry {
-        size: bytes.len() as u64,
-        sha256: format!("{:x}", Sha256::digest(bytes)),
-    }
+    Entry { size: bytes.len() as u64, sha256: format!("{:x}", Sha256::digest(bytes)) }
 }
 
 impl Manifest {
@@ -122,21 +107,14 @@ impl Manifest {
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_atomic(
-            &dir.join(MANIFEST),
-            serde_json::to_string_pretty(self)?.as_bytes(),
-        )
+        write_atomic(&dir.join(MANIFEST), serde_json::to_string_pretty(self)?.as_bytes())
     }
 
     /// `Ok(None)` when `dir` has no manifest; an error when it has an unreadable one.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
         let p = dir.join(MANIFEST);
         match std::fs::read_to_string(&p) {
-            Ok(text) => {
-                Ok(Some(serde_json::from_str(&text).with_context(|| {
-                    format!("{}: unreadable manifest", p.display())
-                })?))
-            }
+            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("{}: unreadable manifest", p.display()))?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(anyhow!(e).context(format!("reading {}", p.display()))),
         }
@@ -148,18 +126,10 @@ impl Manifest {
             let p = dir.join(name);
             let got = entry_of(&p)?;
             if got.size != want.size {
-                bail!(
-                    "{}: {} bytes, the manifest records {} (torn or truncated)",
-                    p.display(),
-                    got.size,
-                    want.size
-                );
+                bail!("{}: {} bytes, the manifest records {} (torn or truncated)", p.display(), got.size, want.size);
             }
             if got.sha256 != want.sha256 {
-                bail!(
-                    "{}: sha256 differs from the manifest (corrupt)",
-                    p.display()
-                );
+                bail!("{}: sha256 differs from the manifest (corrupt)", p.display());
             }
         }
         Ok(())
@@ -178,8 +148,5 @@ pub fn verify_file(path: &Path) -> Result<()> {
     let Some(want) = m.files.get(&*name.to_string_lossy()) else {
         return Ok(());
     };
-    Manifest {
-        files: BTreeMap::from([(name.to_string_lossy().to_string(), want.clone())]),
-    }
-    .verify(dir)
+    Manifest { files: BTreeMap::from([(name.to_string_lossy().to_string(), want.clone())]) }.verify(dir)
 }

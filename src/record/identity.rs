@@ -20,15 +20,7 @@ fn flatten(v: &toml::Value, prefix: &str, out: &mut BTreeMap<String, String>) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                flatten(
-                    v,
-                    &if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    },
-                    out,
-                );
+                flatten(v, &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, out);
             }
         }
         other => {
@@ -41,11 +33,7 @@ fn flatten(v: &toml::Value, prefix: &str, out: &mut BTreeMap<String, String>) {
 pub fn differing_keys(there: &RunConfig, here: &RunConfig) -> Vec<String> {
     let flat = |c: &RunConfig| {
         let mut m = BTreeMap::new();
-        flatten(
-            &toml::Value::try_from(c).expect("a RunConfig serializes"),
-            "",
-            &mut m,
-        );
+        flatten(&toml::Value::try_from(c).expect("a RunConfig serializes"), "", &mut m);
         m.remove("name");
         m
     };
@@ -54,13 +42,7 @@ pub fn differing_keys(there: &RunConfig, here: &RunConfig) -> Vec<String> {
     let none = "(unset)".to_string();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| {
-            format!(
-                "{k}: {} → {}",
-                a.get(k).unwrap_or(&none),
-                b.get(k).unwrap_or(&none)
-            )
-        })
+        .map(|k| format!("{k}: {} → {}", a.get(k).unwrap_or(&none), b.get(k).unwrap_or(&none)))
         .collect()
 }
 
@@ -72,8 +54,7 @@ pub fn damage(dir: &RunDir) -> Option<String> {
     if summary.exists() {
         let read = verify_file(&summary).and_then(|_| {
             let text = std::fs::read_to_string(&summary)?;
-            serde_json::from_str::<Summary>(&text)
-                .with_context(|| format!("{}: unreadable", summary.display()))
+            serde_json::from_str::<Summary>(&text).with_context(|| format!("{}: unreadable", summary.display()))
         });
         match read {
             Ok(s) => finished = matches!(s.status, Status::Done | Status::Diverged),
@@ -91,10 +72,7 @@ pub fn damage(dir: &RunDir) -> Option<String> {
 /// What [`prepare`] found in the run directory.
 pub enum Prepared {
     /// Train (from the checkpoint if one is there); `warnings` go into the summary.
-    Train {
-        lock: RunLock,
-        warnings: Vec<String>,
-    },
+    Train { lock: RunLock, warnings: Vec<String> },
     /// The same config finished here before: nothing to do.
     Finished(Box<Summary>),
 }
@@ -107,10 +85,10 @@ pub fn prepare(cfg: &RunConfig, dir: &RunDir, force: bool) -> Result<Prepared> {
     let mut warnings = Vec::new();
     let cfg_path = dir.config();
     if cfg_path.exists() && !force {
-        let text = std::fs::read_to_string(&cfg_path)
-            .with_context(|| format!("reading {}", cfg_path.display()))?;
-        let there = RunConfig::from_toml_str(&text, &cfg_path.display().to_string(), &[])
-            .with_context(|| format!("{} holds a config this version cannot read; use a new --out, or --force to start it over", dir.root.display()))?;
+        let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?;
+        let there = RunConfig::from_toml_str(&text, &cfg_path.display().to_string(), &[]).with_context(|| {
+            format!("{} holds a config this version cannot read; use a new --out, or --force to start it over", dir.root.display())
+        })?;
         let diff = differing_keys(&there, cfg);
         if !diff.is_empty() {
             bail!(
@@ -137,9 +115,7 @@ pub fn prepare(cfg: &RunConfig, dir: &RunDir, force: bool) -> Result<Prepared> {
             }
             Some(why) => {
                 let moved = move_aside(dir)?;
-                let w = format!(
-                    "records of an earlier finish were damaged ({why}); moved {moved} to damaged/ and trained again"
-                );
+                let w = format!("records of an earlier finish were damaged ({why}); moved {moved} to damaged/ and trained again");
                 eprintln!("warning: {}: {w}", dir.root.display());
                 warnings.push(w);
             }
@@ -153,16 +129,10 @@ fn move_aside(dir: &RunDir) -> Result<String> {
     let dest = dir.root.join("damaged");
     std::fs::create_dir_all(&dest)?;
     let mut moved = Vec::new();
-    for p in [
-        dir.summary(),
-        dir.metrics(),
-        dir.weights(),
-        dir.root.join(super::durable::MANIFEST),
-    ] {
+    for p in [dir.summary(), dir.metrics(), dir.weights(), dir.root.join(super::durable::MANIFEST)] {
         if p.exists() {
             let name = p.file_name().unwrap().to_owned();
-            std::fs::rename(&p, dest.join(&name))
-                .with_context(|| format!("moving {} aside", p.display()))?;
+            std::fs::rename(&p, dest.join(&name)).with_context(|| format!("moving {} aside", p.display()))?;
             moved.push(name.to_string_lossy().to_string());
         }
     }
@@ -172,13 +142,7 @@ fn move_aside(dir: &RunDir) -> Result<String> {
 
 /// `--force`: remove everything a run wrote, so it starts from step 0.
 fn start_over(dir: &RunDir) -> Result<()> {
-    for p in [
-        dir.summary(),
-        dir.metrics(),
-        dir.weights(),
-        dir.root.join(super::durable::MANIFEST),
-        dir.root.join("eval.json"),
-    ] {
+    for p in [dir.summary(), dir.metrics(), dir.weights(), dir.root.join(super::durable::MANIFEST), dir.root.join("eval.json")] {
         if p.exists() {
             std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
         }
@@ -198,15 +162,9 @@ pub fn finish(dir: &RunDir, summary: &Summary) -> Result<()> {
     let summary_bytes = serde_json::to_string_pretty(summary)?;
     let mut m = Manifest::of_files(&dir.root, &["config.toml", "metrics.parquet"])?;
     if dir.weights().exists() {
-        m.files.insert(
-            "model.safetensors".into(),
-            super::durable::entry_of(&dir.weights())?,
-        );
+        m.files.insert("model.safetensors".into(), super::durable::entry_of(&dir.weights())?);
     }
-    m.files.insert(
-        "summary.json".into(),
-        super::durable::entry_of_bytes(summary_bytes.as_bytes()),
-    );
+    m.files.insert("summary.json".into(), super::durable::entry_of_bytes(summary_bytes.as_bytes()));
     m.write(&dir.root)?;
     super::durable::write_atomic(&dir.summary(), summary_bytes.as_bytes())?;
     for d in super::checkpoint_dirs(dir) {

@@ -26,12 +26,7 @@ pub struct Busy {
 
 impl std::fmt::Display for Busy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} is being trained by another process ({}); not starting a second copy",
-            self.dir.display(),
-            self.holder.trim()
-        )
+        write!(f, "{} is being trained by another process ({}); not starting a second copy", self.dir.display(), self.holder.trim())
     }
 }
 
@@ -48,30 +43,19 @@ pub struct RunLock {
 
 fn holder_line() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!(
-        "pid {} on {} since unix time {now}\n",
-        std::process::id(),
-        host.trim()
-    )
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    format!("pid {} on {} since unix time {now}\n", std::process::id(), host.trim())
 }
 
 fn stale_after() -> Duration {
-    let s = std::env::var("NORMLAB_LOCK_STALE_S")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60u64);
+    let s = std::env::var("NORMLAB_LOCK_STALE_S").ok().and_then(|v| v.parse().ok()).unwrap_or(60u64);
     Duration::from_secs(s)
 }
 
 impl RunLock {
     /// Take the run directory's lock without waiting; `Err(Busy)` when another process has it.
     pub fn try_acquire(dir: &Path) -> Result<RunLock> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating run directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating run directory {}", dir.display()))?;
         if std::env::var("NORMLAB_LOCK").is_ok_and(|v| v == "excl") {
             return Self::try_excl(dir);
         }
@@ -89,11 +73,7 @@ impl RunLock {
                 Some(libc::EWOULDBLOCK) => {
                     let mut holder = String::new();
                     let _ = f.read_to_string(&mut holder);
-                    Err(Busy {
-                        dir: dir.to_path_buf(),
-                        holder,
-                    }
-                    .into())
+                    Err(Busy { dir: dir.to_path_buf(), holder }.into())
                 }
                 // The filesystem does not do flock: fall back to the lock file.
                 Some(libc::ENOLCK | libc::EOPNOTSUPP | libc::ENOSYS) => Self::try_excl(dir),
@@ -101,14 +81,8 @@ impl RunLock {
             };
         }
         // Who holds it, for the message a second process prints.
-        let _ = f
-            .set_len(0)
-            .and_then(|_| f.rewind())
-            .and_then(|_| f.write_all(holder_line().as_bytes()));
-        Ok(RunLock {
-            _file: Some(f),
-            excl: None,
-        })
+        let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| f.write_all(holder_line().as_bytes()));
+        Ok(RunLock { _file: Some(f), excl: None })
     }
 
     fn try_excl(dir: &Path) -> Result<RunLock> {
@@ -120,16 +94,10 @@ impl RunLock {
                     f.sync_all()?;
                     let stop = Arc::new(AtomicBool::new(false));
                     heartbeat(path.clone(), stop.clone());
-                    return Ok(RunLock {
-                        _file: None,
-                        excl: Some((path, stop)),
-                    });
+                    return Ok(RunLock { _file: None, excl: Some((path, stop)) });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let age = std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok());
+                    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
                     let holder = std::fs::read_to_string(&path).unwrap_or_default();
                     if age.is_some_and(|a| a > stale_after()) {
                         eprintln!(
@@ -141,24 +109,14 @@ impl RunLock {
                         let _ = std::fs::remove_file(&path);
                         continue;
                     }
-                    return Err(Busy {
-                        dir: dir.to_path_buf(),
-                        holder,
-                    }
-                    .into());
+                    return Err(Busy { dir: dir.to_path_buf(), holder }.into());
                 }
                 Err(e) => {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("creating {}", path.display()))
-                    );
+                    return Err(anyhow::Error::new(e).context(format!("creating {}", path.display())));
                 }
             }
         }
-        Err(Busy {
-            dir: dir.to_path_buf(),
-            holder: "another process took over the stale lock first".into(),
-        }
-        .into())
+        Err(Busy { dir: dir.to_path_buf(), holder: "another process took over the stale lock first".into() }.into())
     }
 
     /// Whether some process holds `dir` right now (probes and releases at once).

@@ -3,8 +3,8 @@
 //! falls back to the previous, and with neither the run restarts from step 0, each time with
 //! a warning the summary records.
 
+use super::optim::Optimizer;
 use crate::model::Architecture;
-use crate::optim::Optimizer;
 use crate::record::durable::{Manifest, explain, sync_dir, sync_file, write_atomic};
 use crate::record::{RunDir, checkpoint_dirs};
 use anyhow::{Context, Result, anyhow};
@@ -28,30 +28,16 @@ pub struct CheckpointState {
 /// Write `checkpoint.new/`, seal it with its manifest, then rotate it in: the newest becomes
 /// `checkpoint.prev/`. A failed write (a full disk) removes the partial directory and leaves
 /// both earlier checkpoints as they were.
-pub fn save<A: Architecture>(
-    dir: &RunDir,
-    model: &A,
-    optim: &Optimizer,
-    state: &CheckpointState,
-) -> Result<()> {
+pub fn save<A: Architecture>(dir: &RunDir, model: &A, optim: &Optimizer, state: &CheckpointState) -> Result<()> {
     let new = dir.root.join("checkpoint.new");
     let write = || -> Result<()> {
         if new.exists() {
             std::fs::remove_dir_all(&new)?;
         }
         std::fs::create_dir_all(&new)?;
-        model
-            .clone()
-            .save_file(new.join("model.bpk"))
-            .map_err(|e| anyhow!("saving checkpoint model: {e:?}"))?;
-        optim
-            .inner
-            .save(new.join("optim.bpk"))
-            .map_err(|e| anyhow!("saving checkpoint optimizer: {e:?}"))?;
-        write_atomic(
-            &new.join("state.json"),
-            serde_json::to_string(state)?.as_bytes(),
-        )?;
+        model.clone().save_file(new.join("model.bpk")).map_err(|e| anyhow!("saving checkpoint model: {e:?}"))?;
+        optim.inner.save(new.join("optim.bpk")).map_err(|e| anyhow!("saving checkpoint optimizer: {e:?}"))?;
+        write_atomic(&new.join("state.json"), serde_json::to_string(state)?.as_bytes())?;
         for f in &FILES[..2] {
             sync_file(&new.join(f))?;
         }
@@ -64,14 +50,11 @@ pub fn save<A: Architecture>(
     let (cur, prev) = (dir.checkpoint(), dir.checkpoint_prev());
     if cur.exists() {
         if prev.exists() {
-            std::fs::remove_dir_all(&prev)
-                .with_context(|| format!("removing {}", prev.display()))?;
+            std::fs::remove_dir_all(&prev).with_context(|| format!("removing {}", prev.display()))?;
         }
-        std::fs::rename(&cur, &prev)
-            .with_context(|| format!("renaming {} → {}", cur.display(), prev.display()))?;
+        std::fs::rename(&cur, &prev).with_context(|| format!("renaming {} → {}", cur.display(), prev.display()))?;
     }
-    std::fs::rename(&new, &cur)
-        .with_context(|| format!("renaming {} → {}", new.display(), cur.display()))?;
+    std::fs::rename(&new, &cur).with_context(|| format!("renaming {} → {}", new.display(), cur.display()))?;
     sync_dir(&dir.root)
 }
 
@@ -86,28 +69,18 @@ fn check(path: &Path, hash: &str) -> Result<CheckpointState> {
         None => {}
     }
     let file = path.join("state.json");
-    let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let state: CheckpointState =
-        serde_json::from_str(&text).with_context(|| format!("{}: unreadable", file.display()))?;
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let state: CheckpointState = serde_json::from_str(&text).with_context(|| format!("{}: unreadable", file.display()))?;
     if let Some(h) = &state.config_hash
         && h != hash
     {
-        anyhow::bail!(
-            "{}: saved by a different config (hash {})",
-            path.display(),
-            &h[..8.min(h.len())]
-        );
+        anyhow::bail!("{}: saved by a different config (hash {})", path.display(), &h[..8.min(h.len())]);
     }
     Ok(state)
 }
 
 /// Usable checkpoints, newest step first; each rejected one adds a warning.
-pub fn candidates(
-    dir: &RunDir,
-    hash: &str,
-    warnings: &mut Vec<String>,
-) -> Vec<(PathBuf, CheckpointState)> {
+pub fn candidates(dir: &RunDir, hash: &str, warnings: &mut Vec<String>) -> Vec<(PathBuf, CheckpointState)> {
     let mut ok = Vec::new();
     for path in checkpoint_dirs(dir) {
         if !path.exists() {
@@ -129,20 +102,11 @@ pub fn warn(warnings: &mut Vec<String>, w: String) {
 
 /// Load a checkpoint into a freshly initialized model (restored parameters keep their saved
 /// ids, so the optimizer, keyed by id, is built after loading).
-pub fn load<A: Architecture>(
-    model: A,
-    path: &Path,
-    build: impl FnOnce(&A) -> Optimizer,
-) -> Result<(A, Optimizer)> {
+pub fn load<A: Architecture>(model: A, path: &Path, build: impl FnOnce(&A) -> Optimizer) -> Result<(A, Optimizer)> {
     let file = path.join("model.bpk");
-    let model = model
-        .try_load_file(&file)
-        .map_err(|e| anyhow!("loading {}: {e:?}", file.display()))?;
+    let model = model.try_load_file(&file).map_err(|e| anyhow!("loading {}: {e:?}", file.display()))?;
     let mut optim = build(&model);
     let file = path.join("optim.bpk");
-    optim.inner = optim
-        .inner
-        .load(&file)
-        .map_err(|e| anyhow!("loading {}: {e:?}", file.display()))?;
+    optim.inner = optim.inner.load(&file).map_err(|e| anyhow!("loading {}: {e:?}", file.display()))?;
     Ok((model, optim))
 }

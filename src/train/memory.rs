@@ -7,16 +7,8 @@ use anyhow::{Result, bail};
 
 /// Estimated peak bytes of training `cfg`, split into (weights + grads + Adam, activations).
 pub fn estimate(cfg: &RunConfig, vocab: usize) -> (f64, f64) {
-    let (d, l, h) = (
-        cfg.model.d_model as f64,
-        cfg.model.n_layer as f64,
-        cfg.model.n_head as f64,
-    );
-    let (b, t, v) = (
-        cfg.data.batch_size as f64,
-        cfg.data.seq_len as f64,
-        vocab as f64,
-    );
+    let (d, l, h) = (cfg.model.d_model as f64, cfg.model.n_layer as f64, cfg.model.n_head as f64);
+    let (b, t, v) = (cfg.data.batch_size as f64, cfg.data.seq_len as f64, vocab as f64);
     // Per block: q, k, v, o (4d²) + SwiGLU c_fc (8d²) + c_proj (4d²); embedding and readout.
     let params = l * (16.0 * d * d + 2.0 * d) + 2.0 * v * d + d;
     // fp32 weights, gradients, Adam m and v, plus one transient copy during the update.
@@ -36,37 +28,21 @@ pub fn available() -> Option<(f64, String)> {
             best = Some((bytes, from));
         }
     };
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
-    };
-    if let Some(kb) = read("/proc/meminfo").and_then(|m| {
-        m.lines()
-            .find(|l| l.starts_with("MemAvailable:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-    }) {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    if let Some(kb) = read("/proc/meminfo")
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemAvailable:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+    {
         offer(kb * 1024.0, "MemAvailable in /proc/meminfo".into());
     }
     // The cgroup's own directory, and the namespace root where a container sees only itself.
     let cgroup = read("/proc/self/cgroup").unwrap_or_default();
     for line in cgroup.lines() {
         let mut parts = line.splitn(3, ':');
-        let (_, ctrl, path) = (
-            parts.next(),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
+        let (_, ctrl, path) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let files: Vec<String> = if ctrl.is_empty() {
-            vec![
-                format!("/sys/fs/cgroup{path}/memory.max"),
-                "/sys/fs/cgroup/memory.max".into(),
-            ]
+            vec![format!("/sys/fs/cgroup{path}/memory.max"), "/sys/fs/cgroup/memory.max".into()]
         } else if ctrl.split(',').any(|c| c == "memory") {
-            vec![
-                format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"),
-                "/sys/fs/cgroup/memory/memory.limit_in_bytes".into(),
-            ]
+            vec![format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"), "/sys/fs/cgroup/memory/memory.limit_in_bytes".into()]
         } else {
             continue;
         };
@@ -80,23 +56,13 @@ pub fn available() -> Option<(f64, String)> {
             }
         }
     }
-    let mb = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.trim_end_matches(['M', 'm']).parse::<f64>().ok())
-    };
+    let mb = |k: &str| std::env::var(k).ok().and_then(|v| v.trim_end_matches(['M', 'm']).parse::<f64>().ok());
     if let Some(m) = mb("SLURM_MEM_PER_NODE") {
         offer(m * 1048576.0, "SLURM_MEM_PER_NODE".into());
     }
     if let Some(m) = mb("SLURM_MEM_PER_CPU") {
-        let cpus = ["SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"]
-            .iter()
-            .find_map(|k| mb(k))
-            .unwrap_or(1.0);
-        offer(
-            m * cpus * 1048576.0,
-            format!("SLURM_MEM_PER_CPU × {cpus} CPUs"),
-        );
+        let cpus = ["SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"].iter().find_map(|k| mb(k)).unwrap_or(1.0);
+        offer(m * cpus * 1048576.0, format!("SLURM_MEM_PER_CPU × {cpus} CPUs"));
     }
     best
 }

@@ -7,8 +7,8 @@
 
 use crate::config::{ArchName, OptimConfig, Rope, RunConfig};
 use crate::model::layers::rope;
-use crate::model::{ArchFn, Architecture, Probe, cross_entropy, with_arch};
-use crate::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
+use crate::model::{Architecture, Probe, cross_entropy, with_arch};
+use crate::train::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
 use crate::param::Scaling;
 use anyhow::{Context, Result, bail};
 use burn::optim::GradientsParams;
@@ -225,14 +225,7 @@ pub fn verify(dir: &Path) -> Result<Vec<Check>> {
         warmup_steps: 0,
         min_lr_frac: 1.0,
     };
-    struct F<'a>(&'a Path, &'a RunConfig, &'a RefConfig);
-    impl ArchFn for F<'_> {
-        type Output = Result<Vec<Check>>;
-        fn call<A: Architecture>(self) -> Self::Output {
-            verify_arch::<A>(self.0, self.1, self.2)
-        }
-    }
-    with_arch(cfg.arch, F(dir, &cfg, &rc))
+    with_arch!(cfg.arch, |A| verify_arch::<A>(dir, &cfg, &rc))
 }
 
 fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> Result<Vec<Check>> {

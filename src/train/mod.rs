@@ -1,11 +1,13 @@
 //! The one training loop every architecture runs through: schedule → batch → forward →
 //! loss → backward → clip → AdamW step → constraint → metrics → eval / checkpoint.
 
+pub mod optim;
+
 use crate::backend::Backend;
 use crate::config::RunConfig;
 use crate::data::Dataset;
-use crate::model::{ArchFn, Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
+use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
+use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use crate::param::Scaling;
 use crate::record::identity::{Prepared, config_hash, prepare};
 use crate::record::{Metrics, RunDir, Status, Summary, atomic_write};
@@ -50,14 +52,7 @@ pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Sum
         }
         Prepared::Train { lock, warnings } => (lock, warnings),
     };
-    struct F<'a>(&'a RunConfig, &'a Dataset, &'a TrainOptions, Vec<String>);
-    impl ArchFn for F<'_> {
-        type Output = Result<Summary>;
-        fn call<A: Architecture>(self) -> Result<Summary> {
-            train_arch::<A>(self.0, self.1, self.2, self.3)
-        }
-    }
-    with_arch(cfg.arch, F(cfg, data, opts, warnings))
+    with_arch!(cfg.arch, |A| train_arch::<A>(cfg, data, opts, warnings))
 }
 
 /// A freshly initialized model for `cfg`, seeded, on the autodiff device.
@@ -131,7 +126,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     // Alignment exponents are measured against the weights at step 0 (fresh runs only).
     let align = (cfg.train.alignment_every > 0 && start == 0).then(|| {
         let b = data.train_batch(cfg.seed ^ 0xA11, 0);
-        crate::alignment::AlignmentProbe::new(&model, tokens(&b.inputs, b.batch, b.seq_len, &base))
+        crate::model::alignment::AlignmentProbe::new(&model, tokens(&b.inputs, b.batch, b.seq_len, &base))
     });
 
     let steps = cfg.train.steps;

@@ -2,7 +2,7 @@
 //! alignment exponents over training (νGPT Figs. 4–6) and length extrapolation (nGPT
 //! Fig. 13). `normlab figure` trains (or reuses) the runs, then calls these.
 
-use crate::eval::eval_contexts;
+use crate::probes::length_extrapolation::eval_contexts;
 use crate::plot::LineChart;
 use crate::record::{Metrics, RunDir};
 use anyhow::{Result, bail};

@@ -6,49 +6,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Which architecture the run trains (one file each under `src/model/`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum ArchName {
-    /// GPT baseline: RMSNorm pre-norm, RoPE, SwiGLU [P-nGPT §2].
-    Gpt,
-    /// GPT + per-head QK RMSNorm, the anGPT paper's baseline.
-    GptPlus,
-    /// Normalized Transformer [P-nGPT].
-    Ngpt,
-    /// Approximately normalized GPT (reconstruction) [P-anGPT].
-    Angpt,
-}
-
-impl ArchName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArchName::Gpt => "gpt",
-            ArchName::GptPlus => "gpt_plus",
-            ArchName::Ngpt => "ngpt",
-            ArchName::Angpt => "angpt",
-        }
-    }
-}
-
-/// Which parameterization scales init, learning rates and constants (`src/param/`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum ParamName {
-    /// Standard parameterization: every multiplier is 1.
-    #[default]
-    Sp,
-    /// μP (Tensor Programs V, Adam table).
-    Mup,
-    /// νGPT: width/depth/horizon transfer for nGPT.
-    Nugpt,
-    /// nGPT with μP-style (full alignment) width corrections.
-    Completep,
-    /// νGPT with an extra m_depth^(-1/2) on hidden learning rates.
-    DepthMup,
-}
+mod names;
+pub use names::{ArchName, ParamName};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -253,7 +212,8 @@ fn param_config<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<P
     impl<'de> serde::de::Visitor<'de> for V {
         type Value = ParamConfig;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a parameterization name (\"sp\", \"mup\", \"nugpt\", \"completep\", \"depth_mup\") or a [param] table")
+            let names: Vec<String> = ParamName::ALL.iter().map(|p| format!("\"{p}\"")).collect();
+            write!(f, "a parameterization name ({}) or a [param] table", names.join(", "))
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<ParamConfig, E> {
             let name = ParamName::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;

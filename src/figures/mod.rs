@@ -6,6 +6,8 @@
 //! Add a figure: add an entry to `FIGURES` and a match arm in `draw` that picks the charts
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
+pub mod data;
+
 use crate::plot::{Grid, LineChart, fmt_num};
 use crate::record::read_parquet;
 use crate::report::{Analysis, Chart, save_charts};

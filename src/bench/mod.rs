@@ -3,8 +3,8 @@
 //! side (interleaved A B A B) so their ratios share the machine's noise.
 
 use crate::config::{ArchName, RunConfig};
-use crate::model::{ArchFn, Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::optim::{Optimizer, param_table};
+use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
+use crate::train::optim::{Optimizer, param_table};
 use crate::param::Scaling;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -35,14 +35,7 @@ pub struct Bench {
 
 impl Bench {
     pub fn new(cfg: &RunConfig, vocab: usize, device: &Device) -> Self {
-        struct F<'a>(&'a RunConfig, usize, &'a Device);
-        impl ArchFn for F<'_> {
-            type Output = Box<dyn FnMut(&mut StepTimes, &[i64], &[i64])>;
-            fn call<A: Architecture>(self) -> Self::Output {
-                stepper::<A>(self.0, self.1, self.2)
-            }
-        }
-        let runner = with_arch(cfg.arch, F(cfg, vocab, device));
+        let runner = with_arch!(cfg.arch, |A| stepper::<A>(cfg, vocab, device));
         Self { cfg: cfg.clone(), vocab, runner }
     }
 

@@ -7,8 +7,8 @@
 
 use crate::config::{ArchName, ParamName, RunConfig};
 use crate::data::Dataset;
-use crate::model::{ArchFn, Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::optim::{Optimizer, param_table};
+use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
+use crate::train::optim::{Optimizer, param_table};
 use crate::record::write_parquet;
 use crate::train::init_model;
 use anyhow::Result;
@@ -42,6 +42,11 @@ pub struct CoordCheck {
 }
 
 impl CoordCheck {
+    /// This check's folder name, `<arch>-<param>` (e.g. `ngpt-nugpt`), in the names of `--arch`/`--param`.
+    pub fn tag(&self) -> String {
+        format!("{}-{}", self.arch, self.param)
+    }
+
     /// The run config at one width: widening by heads at a fixed head dimension; the base
     /// shape is the smallest width, so the first width has identity multipliers.
     pub fn config(&self, width: usize) -> Result<RunConfig> {
@@ -52,7 +57,7 @@ impl CoordCheck {
              [optim]\nlr = {}\nwarmup_steps = 0\ngrad_clip = 0.0\n[train]\nsteps = {}\n",
             self.arch.as_str(),
             self.seed,
-            format!("{:?}", self.param).to_lowercase().replace("depthmup", "depth_mup"),
+            self.param.as_str(),
             self.n_layer,
             self.steps.max(1),
             self.n_layer,
@@ -69,14 +74,7 @@ impl CoordCheck {
         for &w in &self.widths {
             let cfg = self.config(w)?;
             let data = Dataset::load(&cfg.data, "coord-check")?;
-            struct F<'a>(&'a RunConfig, &'a Dataset, usize);
-            impl ArchFn for F<'_> {
-                type Output = Vec<CoordRow>;
-                fn call<A: Architecture>(self) -> Vec<CoordRow> {
-                    coord_rows::<A>(self.0, self.1, self.2)
-                }
-            }
-            rows.extend(with_arch(cfg.arch, F(&cfg, &data, w)));
+            rows.extend(with_arch!(cfg.arch, |A| coord_rows::<A>(&cfg, &data, w)));
         }
         Ok(rows)
     }

@@ -3,7 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::data::Dataset;
-use crate::model::{ArchFn, Architecture, with_arch};
+use crate::model::{Architecture, with_arch};
 use crate::record::{RunDir, atomic_write};
 use crate::train::{evaluate, init_model, load_weights};
 use anyhow::{Context, Result, bail};
@@ -42,27 +42,23 @@ pub fn eval_contexts(dir: &RunDir, multiples: &[f64]) -> Result<Vec<ContextLoss>
         bail!("{}: no final weights (model.safetensors); has the run finished?", dir.root.display());
     }
     let data = Dataset::load(&cfg.data, &cfg_path.display().to_string())?;
-    struct F<'a>(&'a RunConfig, &'a Dataset, &'a RunDir, &'a [f64]);
-    impl ArchFn for F<'_> {
-        type Output = Result<Vec<ContextLoss>>;
-        fn call<A: Architecture>(self) -> Self::Output {
-            let (cfg, data, dir, mult) = (self.0, self.1, self.2, self.3);
-            let device = Device::flex();
-            let (model, _) = init_model::<A>(cfg, data.vocab_size(), &device);
-            let model = load_weights(model, dir)?;
-            let diagnostics = model.diagnostics();
-            let mut out = Vec::new();
-            for &m in mult {
-                let t = (cfg.data.seq_len as f64 * m).round() as usize;
-                if data.val.len() <= t {
-                    bail!("context {t} ({m}x) is longer than the validation split ({} tokens)", data.val.len());
-                }
-                out.push(ContextLoss { diagnostics: diagnostics.clone(), multiple: m, seq_len: t, val_loss: evaluate(&model, data, t, &device) });
-            }
-            Ok(out)
-        }
-    }
-    let rows = with_arch(cfg.arch, F(&cfg, &data, dir, multiples))?;
+    let rows = with_arch!(cfg.arch, |A| losses_at_contexts::<A>(&cfg, &data, dir, multiples))?;
     atomic_write(&dir.root.join("eval.json"), serde_json::to_string_pretty(&rows)?.as_bytes())?;
     Ok(rows)
+}
+
+fn losses_at_contexts<A: Architecture>(cfg: &RunConfig, data: &Dataset, dir: &RunDir, mult: &[f64]) -> Result<Vec<ContextLoss>> {
+    let device = Device::flex();
+    let (model, _) = init_model::<A>(cfg, data.vocab_size(), &device);
+    let model = load_weights(model, dir)?;
+    let diagnostics = model.diagnostics();
+    let mut out = Vec::new();
+    for &m in mult {
+        let t = (cfg.data.seq_len as f64 * m).round() as usize;
+        if data.val.len() <= t {
+            bail!("context {t} ({m}x) is longer than the validation split ({} tokens)", data.val.len());
+        }
+        out.push(ContextLoss { diagnostics: diagnostics.clone(), multiple: m, seq_len: t, val_loss: evaluate(&model, data, t, &device) });
+    }
+    Ok(out)
 }

@@ -1,0 +1,74 @@
+//! `normlab train`: one model from an experiment file into a run directory.
+
+use super::stop_flag;
+use anyhow::{Result, bail};
+use normlab::backend::Backend;
+use normlab::config::RunConfig;
+use normlab::data::Dataset;
+use normlab::record::Status;
+use normlab::train::{TrainOptions, train};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Experiment file (e.g. experiments/gpt-tiny.toml).
+    config: PathBuf,
+    /// Override a config key: --set optim.lr=3e-3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Run directory (default: results/runs/<name>-<first 8 hex of the config hash>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    backend: Backend,
+    /// No progress bar; one line per evaluation.
+    #[arg(long)]
+    quiet: bool,
+    /// Start the run directory over from step 0 (deletes its records), even if finished
+    /// or holding a different config.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let cfg = RunConfig::load(&a.config, &a.set)?;
+    let origin = a.config.display().to_string();
+    let data = Dataset::load(&cfg.data, &origin)?;
+    let hash = normlab::record::identity::config_hash(&cfg);
+    let out = a.out.unwrap_or_else(|| PathBuf::from("results/runs").join(format!("{}-{}", cfg.name, &hash[..8])));
+    let stop = stop_flag()?;
+    eprintln!(
+        "{}: {} / {} d={} L={} H={} T={} batch={} vocab={} steps={} → {}",
+        cfg.name,
+        cfg.arch,
+        cfg.param.name,
+        cfg.model.d_model,
+        cfg.model.n_layer,
+        cfg.model.n_head,
+        cfg.data.seq_len,
+        cfg.data.batch_size,
+        data.vocab_size(),
+        cfg.train.steps,
+        out.display()
+    );
+    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every: 0, force: a.force };
+    let s = train(&cfg, &data, &opts)?;
+    match s.status {
+        Status::Done => println!(
+            "done: val loss {:.4} (best {:.4}), {} steps, {:.0} tok/s, {:.1} s → {}",
+            s.final_val_loss.unwrap_or(f64::NAN),
+            s.best_val_loss.unwrap_or(f64::NAN),
+            s.steps,
+            s.tokens_per_s,
+            s.wall_s,
+            out.display()
+        ),
+        Status::Diverged => println!("diverged at step {}", s.diverged_at.unwrap_or(0)),
+        Status::Interrupted => {
+            println!("interrupted after {} steps; rerun the same command to resume", s.steps);
+            std::process::exit(130);
+        }
+        Status::Failed => bail!("run failed"),
+    }
+    Ok(())
+}
