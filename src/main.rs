@@ -45,6 +45,10 @@ fn main() {
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
+        // A run another process holds is not a failure of this one (the sweep runner waits).
+        if e.downcast_ref::<normlab::record::lock::Busy>().is_some() {
+            std::process::exit(normlab::record::lock::BUSY_EXIT);
+        }
         std::process::exit(2);
     }
 }

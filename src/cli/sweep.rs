@@ -195,6 +195,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
             for (k, v) in merge::status_counts(&dir, planned) {
                 println!("{k:>12}: {v}");
             }
+            for (id, why) in merge::damaged_runs(&dir) {
+                println!("damaged {id}: {why} (the next `normlab sweep` run redoes it)");
+            }
             Ok(())
         }
     }

@@ -16,7 +16,7 @@ pub struct TrainArgs {
     /// Override a config key: --set optim.lr=3e-3 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Run directory (default: results/runs/<name>).
+    /// Run directory (default: results/runs/<name>-<first 8 hex of the config hash>).
     #[arg(long)]
     out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Flex)]
@@ -24,13 +24,18 @@ pub struct TrainArgs {
     /// No progress bar; one line per evaluation.
     #[arg(long)]
     quiet: bool,
+    /// Start the run directory over from step 0 (deletes its records), even if finished
+    /// or holding a different config.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let cfg = RunConfig::load(&a.config, &a.set)?;
     let origin = a.config.display().to_string();
     let data = Dataset::load(&cfg.data, &origin)?;
-    let out = a.out.unwrap_or_else(|| PathBuf::from("results/runs").join(&cfg.name));
+    let hash = normlab::record::identity::config_hash(&cfg);
+    let out = a.out.unwrap_or_else(|| PathBuf::from("results/runs").join(format!("{}-{}", cfg.name, &hash[..8])));
     let stop = stop_flag()?;
     eprintln!(
         "{}: {} / {} d={} L={} H={} T={} batch={} vocab={} steps={} → {}",
@@ -46,7 +51,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         cfg.train.steps,
         out.display()
     );
-    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every: 0 };
+    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every: 0, force: a.force };
     let s = train(&cfg, &data, &opts)?;
     match s.status {
         Status::Done => println!(

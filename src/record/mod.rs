@@ -1,11 +1,14 @@
 //! A run directory: the resolved `config.toml`, `metrics.parquet`, `summary.json`,
-//! `model.safetensors` (final weights) and `checkpoint/` (resume). Every file is written to a
-//! temporary name and renamed, so a killed run never leaves a half-written file.
+//! `model.safetensors` (final weights) and `checkpoint/` (resume). Every file is written
+//! durably (durable.rs), one process at a time (lock.rs), for one config (identity.rs).
+
+pub mod durable;
+pub mod identity;
+pub mod lock;
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One row per training step; `val_loss` only where evaluated; `diag` columns at eval points.
@@ -99,8 +102,9 @@ impl Metrics {
         Ok(DataFrame::new(self.len(), cols)?)
     }
 
-    /// Read back a `metrics.parquet` (used to resume a run).
+    /// Read back a `metrics.parquet` (used to resume a run), checked against the manifest.
     pub fn read(path: &Path) -> Result<Self> {
+        durable::verify_file(path)?;
         let df = read_parquet(path)?;
         let f64s = |name: &str| -> Result<Vec<f64>> {
             Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
@@ -149,6 +153,12 @@ pub struct Summary {
     pub final_diagnostics: std::collections::BTreeMap<String, f64>,
     #[serde(default)]
     pub error: Option<String>,
+    /// sha256 of the resolved config (identity::config_hash).
+    #[serde(default)]
+    pub config_hash: Option<String>,
+    /// What recovery did on the way (a torn checkpoint skipped, damaged records redone).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -185,8 +195,14 @@ impl RunDir {
     pub fn checkpoint(&self) -> PathBuf {
         self.root.join("checkpoint")
     }
+    /// The checkpoint before the newest one (kept as a fallback for a torn newest).
+    pub fn checkpoint_prev(&self) -> PathBuf {
+        self.root.join("checkpoint.prev")
+    }
 
+    /// The summary, if present, readable and matching the manifest.
     pub fn read_summary(&self) -> Option<Summary> {
+        durable::verify_file(&self.summary()).ok()?;
         let text = std::fs::read_to_string(self.summary()).ok()?;
         serde_json::from_str(&text).ok()
     }
@@ -201,35 +217,22 @@ impl RunDir {
     }
 }
 
-/// Write `bytes` to `path` via a temporary file in the same directory, fsync, rename.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
-    {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} → {}", tmp.display(), path.display()))?;
-    Ok(())
-}
-
-pub fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
+pub use durable::{tmp_path, write_atomic as atomic_write};
 
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    let tmp = tmp_path(path);
-    {
-        let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    durable::write_via(path, |tmp| {
+        let f = std::fs::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
         ParquetWriter::new(&f).finish(df).map_err(|e| anyhow::anyhow!("writing {}: {e}", tmp.display()))?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+        Ok(())
+    })
 }
 
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     ParquetReader::new(f).finish().map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
+}
+
+/// Every checkpoint directory a run may hold: the newest, the previous, one being written.
+pub fn checkpoint_dirs(dir: &RunDir) -> [PathBuf; 4] {
+    [dir.checkpoint(), dir.root.join("checkpoint.new"), dir.checkpoint_prev(), dir.root.join("checkpoint.old")]
 }

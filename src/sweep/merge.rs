@@ -1,6 +1,7 @@
 //! `normlab sweep merge DIR`: one Parquet table of every run under `DIR/runs/` (config
 //! columns + final metrics + status), plus the long-format curves. Idempotent: the same run
-//! directories always give the same files.
+//! directories always give the same files. A run whose records are unreadable is kept as a
+//! row with status `damaged` and its `problem`, and named on stderr: never dropped silently.
 
 use crate::record::{Metrics, RunDir, read_parquet, write_parquet};
 use anyhow::Result;
@@ -69,6 +70,7 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     };
     let mut ids = Vec::with_capacity(n);
     let mut statuses = Vec::with_capacity(n);
+    let mut problems: Vec<Option<String>> = Vec::with_capacity(n);
     let (mut c_run, mut c_step, mut c_tok, mut c_train, mut c_val) = (vec![], vec![], vec![], vec![], vec![]);
     for (row, (id, dir)) in runs.iter().enumerate() {
         ids.push(id.clone());
@@ -81,9 +83,13 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
                 put(&mut cols, row, format!("cfg.{k}"), v);
             }
         }
+        let problem = crate::record::identity::damage(dir);
+        if let Some(p) = &problem {
+            eprintln!("warning: run {id} is damaged, its curve is not in curves.parquet (the next `normlab sweep` run redoes it): {p}");
+        }
         match dir.read_summary() {
             Some(s) => {
-                statuses.push(format!("{:?}", s.status).to_lowercase());
+                statuses.push(if problem.is_some() { "damaged".into() } else { format!("{:?}", s.status).to_lowercase() });
                 let json = serde_json::to_value(&s)?;
                 for (k, v) in json.as_object().unwrap() {
                     if k == "status" || k == "final_diagnostics" {
@@ -101,8 +107,10 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
                     put(&mut cols, row, format!("diag.{k}"), toml::Value::Float(*v));
                 }
             }
+            None if problem.is_some() => statuses.push("damaged".into()),
             None => statuses.push(if dir.checkpoint().exists() { "partial".into() } else { "pending".into() }),
         }
+        problems.push(problem);
         if dir.metrics().exists()
             && let Ok(m) = Metrics::read(&dir.metrics())
         {
@@ -115,7 +123,7 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
             }
         }
     }
-    let mut columns = vec![Column::new("run_id".into(), &ids), Column::new("status".into(), &statuses)];
+    let mut columns = vec![Column::new("run_id".into(), &ids), Column::new("status".into(), &statuses), Column::new("problem".into(), &problems)];
     for (k, c) in cols {
         columns.push(match c {
             Col::Num(v) => Column::new(k.into(), v),
@@ -146,6 +154,7 @@ pub fn status_counts(out: &Path, planned: Option<usize>) -> BTreeMap<String, usi
     let runs = run_dirs(out);
     for (_, dir) in &runs {
         let s = match dir.read_summary() {
+            _ if crate::record::identity::damage(dir).is_some() => "damaged".into(),
             Some(s) => format!("{:?}", s.status).to_lowercase(),
             None if dir.checkpoint().exists() => "partial".into(),
             None => "started".into(),
@@ -156,6 +165,11 @@ pub fn status_counts(out: &Path, planned: Option<usize>) -> BTreeMap<String, usi
         c.insert("not started".into(), p.saturating_sub(runs.len()));
     }
     c
+}
+
+/// Runs whose records are unreadable, with why (for `normlab sweep status`).
+pub fn damaged_runs(out: &Path) -> Vec<(String, String)> {
+    run_dirs(out).into_iter().filter_map(|(id, d)| crate::record::identity::damage(&d).map(|p| (id, p))).collect()
 }
 
 pub fn read_results(out: &Path) -> Result<DataFrame> {

@@ -2,8 +2,10 @@
 //! each with its own thread budget (RAYON_NUM_THREADS), so runs never share rayon's global
 //! pool. Finished runs are skipped, unfinished ones resume from their checkpoint, failures
 //! are recorded with their message, and children die with the runner (PR_SET_PDEATHSIG).
+//! A run another process holds (its lock, record/lock.rs) is deferred and revisited once free.
 
 use super::plan::PlannedRun;
+use crate::record::lock::{BUSY_EXIT, RunLock};
 use crate::record::{RunDir, Status, Summary, atomic_write};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -47,7 +49,8 @@ pub fn run_dir(out: &Path, id: &str) -> RunDir {
 /// What to do with a run given what its directory holds.
 pub fn needs_run(dir: &RunDir, o: &RunnerOptions) -> bool {
     match dir.read_summary().map(|s| s.status) {
-        Some(Status::Done) => false,
+        // Done but with unreadable records: redo it (train moves the damaged files aside).
+        Some(Status::Done) => crate::record::identity::damage(dir).is_some(),
         Some(Status::Diverged) => o.restart_diverged,
         Some(Status::Failed) => o.retry_failed,
         Some(Status::Interrupted) | None => true,
@@ -84,13 +87,24 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     let t0 = Instant::now();
     let mut running: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
     let mut queue = todo.into_iter();
+    // Runs another process is training: revisited when their lock is free.
+    let mut deferred: Vec<&PlannedRun> = Vec::new();
     loop {
         let stopping = stop.load(Ordering::SeqCst);
         while !stopping && running.len() < o.jobs.max(1) {
-            let Some(r) = queue.next() else { break };
-            running.push((spawn(r, o)?, r, Instant::now()));
+            let Some(r) = queue.next().or_else(|| take_free(&mut deferred, &o.out)) else { break };
+            let dir = run_dir(&o.out, &r.id);
+            if RunLock::is_held(&dir.root) {
+                deferred.push(r);
+            } else if !needs_run(&dir, o) {
+                // Finished by another runner meanwhile.
+                outcome.skipped += 1;
+                bar.inc(1);
+            } else {
+                running.push((spawn(r, o)?, r, Instant::now()));
+            }
         }
-        if running.is_empty() {
+        if running.is_empty() && (deferred.is_empty() || stopping) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -103,6 +117,10 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
         while i < running.len() {
             if let Some(status) = running[i].0.try_wait()? {
                 let (_, r, started) = running.remove(i);
+                if status.code() == Some(BUSY_EXIT) {
+                    deferred.push(r);
+                    continue;
+                }
                 let dir = run_dir(&o.out, &r.id);
                 let summary = match dir.read_summary() {
                     Some(s) => s,
@@ -134,6 +152,12 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     outcome.wall_s = t0.elapsed().as_secs_f64();
     outcome.cpu_s = children_cpu_seconds();
     Ok(outcome)
+}
+
+/// The first deferred run no process holds any more.
+fn take_free<'a>(deferred: &mut Vec<&'a PlannedRun>, out: &Path) -> Option<&'a PlannedRun> {
+    let i = deferred.iter().position(|r| !RunLock::is_held(&run_dir(out, &r.id).root))?;
+    Some(deferred.remove(i))
 }
 
 fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
@@ -185,6 +209,8 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         threads: 0,
         final_diagnostics: Default::default(),
         error: Some(msg),
+        config_hash: Some(crate::record::identity::config_hash(&r.cfg)),
+        warnings: Vec::new(),
     };
     dir.write_summary(&s)?;
     Ok(s)

@@ -9,13 +9,14 @@ use crate::data::Dataset;
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
 use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use crate::param::Scaling;
+use crate::record::identity::{Prepared, config_hash, prepare};
 use crate::record::{Metrics, RunDir, Status, Summary, atomic_write};
-use anyhow::{Context, Result};
+use checkpoint::{CheckpointState, warn};
+use anyhow::Result;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,20 +33,26 @@ pub struct TrainOptions {
     pub stop: Option<Arc<AtomicBool>>,
     /// Print a line every this many steps when quiet (0 = never).
     pub log_every: usize,
+    /// Start the directory over from step 0, whatever it holds (`--force`).
+    pub force: bool,
 }
 
-/// Resume state stored next to the burnpack files.
-#[derive(Serialize, Deserialize)]
-struct CheckpointState {
-    /// Number of completed steps.
-    step: usize,
-    wall_s: f64,
-    step_times: Vec<f64>,
-}
+pub mod checkpoint;
+pub mod memory;
 
-/// Train one run into `opts.out`, resuming from its checkpoint if one exists.
+/// Train one run into `opts.out`, resuming from its checkpoint if one exists. A run already
+/// finished there returns its summary untouched; a different config there is refused.
 pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Summary> {
-    with_arch!(cfg.arch, |A| train_arch::<A>(cfg, data, opts))
+    memory::check(cfg, data.vocab_size())?;
+    let dir = RunDir::new(&opts.out);
+    let (_lock, warnings) = match prepare(cfg, &dir, opts.force)? {
+        Prepared::Finished(s) => {
+            eprintln!("{}: already finished in {} ({:?}); not training it again (--force to redo it)", cfg.name, dir.root.display(), s.status);
+            return Ok(*s);
+        }
+        Prepared::Train { lock, warnings } => (lock, warnings),
+    };
+    with_arch!(cfg.arch, |A| train_arch::<A>(cfg, data, opts, warnings))
 }
 
 /// A freshly initialized model for `cfg`, seeded, on the autodiff device.
@@ -70,39 +77,51 @@ pub fn evaluate<A: Architecture>(model: &A, data: &Dataset, seq_len: usize, devi
     sum / n.max(1) as f64
 }
 
-fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Summary> {
+fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions, mut warnings: Vec<String>) -> Result<Summary> {
     let dir = RunDir::new(&opts.out);
-    std::fs::create_dir_all(&dir.root).with_context(|| format!("creating run directory {}", dir.root.display()))?;
+    let hash = config_hash(cfg);
     atomic_write(&dir.config(), cfg.to_toml().as_bytes())?;
 
     let base = opts.backend.device()?;
     let device = base.clone().autodiff();
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
+    let mut optim = Optimizer::new(&param_table(&model, &scaling), &cfg.optim);
     let mut metrics = Metrics::default();
     let (mut start, mut wall_before, mut step_times) = (0usize, 0.0f64, Vec::new());
-    let checkpoint = find_checkpoint(&dir)?;
-    if let Some((path, state)) = &checkpoint {
-        // Restored parameters keep their saved ids, so the optimizer (keyed by id) is built after.
-        model = model
-            .try_load_file(path.join("model.bpk"))
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.join("model.bpk").display()))?;
-        start = state.step;
-        wall_before = state.wall_s;
-        step_times = state.step_times.clone();
-        if dir.metrics().exists() {
-            metrics = Metrics::read(&dir.metrics())?;
-            let keep = metrics.step.iter().take_while(|&&s| (s as usize) < start).count();
-            metrics.truncate(keep);
+    let candidates = checkpoint::candidates(&dir, &hash, &mut warnings);
+    let had_checkpoint = crate::record::checkpoint_dirs(&dir).iter().any(|d| d.exists());
+    for (path, state) in candidates {
+        // Rows before the checkpoint's step must all be there, or the curve would have a hole.
+        let rows = Metrics::read(&dir.metrics()).map(|mut m| {
+            m.truncate(m.step.iter().take_while(|&&s| (s as usize) < state.step).count());
+            m
+        });
+        let rows = match rows {
+            Ok(m) if m.len() == state.step && m.step.iter().enumerate().all(|(i, &s)| s as usize == i) => m,
+            Ok(m) => {
+                warn(&mut warnings, format!("{}: metrics.parquet has {} of the {} rows before it; not resuming from it", path.display(), m.len(), state.step));
+                continue;
+            }
+            Err(e) => {
+                warn(&mut warnings, format!("{}: not resuming from it, metrics unreadable: {e:#}", path.display()));
+                continue;
+            }
+        };
+        let fresh = init_model::<A>(cfg, data.vocab_size(), &device).0;
+        match checkpoint::load(fresh, &path, |m| Optimizer::new(&param_table(m, &scaling), &cfg.optim)) {
+            Ok((m, o)) => {
+                (model, optim, metrics) = (m, o, rows);
+                (start, wall_before, step_times) = (state.step, state.wall_s, state.step_times.clone());
+                break;
+            }
+            Err(e) => warn(&mut warnings, format!("checkpoint skipped: {e:#}")),
         }
     }
-    let params: Vec<ParamInfo> = param_table(&model, &scaling);
-    let mut optim = Optimizer::new(&params, &cfg.optim);
-    if let Some((path, _)) = &checkpoint {
-        optim.inner = optim
-            .inner
-            .load(path.join("optim.bpk"))
-            .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.join("optim.bpk").display()))?;
+    if had_checkpoint && start == 0 {
+        warn(&mut warnings, "no usable checkpoint; restarted from step 0".into());
+        let _ = std::fs::remove_file(dir.metrics());
     }
+    let params: Vec<ParamInfo> = param_table(&model, &scaling);
     let floor = min_lr_frac(cfg, &scaling);
     // Alignment exponents are measured against the weights at step 0 (fresh runs only).
     let align = (cfg.train.alignment_every > 0 && start == 0).then(|| {
@@ -173,7 +192,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         bar.set_message(format!("loss {loss_value:.4}  {tok_s:.0} tok/s"));
         if cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0 && done < steps {
             dir.write_metrics(&metrics)?;
-            save_checkpoint(&dir, &model, &optim, done, wall_before + t0.elapsed().as_secs_f64(), &step_times)?;
+            let state = CheckpointState { step: done, wall_s: wall_before + t0.elapsed().as_secs_f64(), step_times: step_times.clone(), config_hash: Some(hash.clone()) };
+            checkpoint::save(&dir, &model, &optim, &state)?;
         }
     }
     bar.finish_and_clear();
@@ -182,7 +202,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let wall = wall_before + t0.elapsed().as_secs_f64();
     if status == Status::Interrupted {
         dir.write_metrics(&metrics)?;
-        save_checkpoint(&dir, &model, &optim, done_steps, wall, &step_times)?;
+        let state = CheckpointState { step: done_steps, wall_s: wall, step_times: step_times.clone(), config_hash: Some(hash.clone()) };
+        checkpoint::save(&dir, &model, &optim, &state)?;
     } else {
         dir.write_metrics(&metrics)?;
         save_weights(&model, &dir)?;
@@ -214,8 +235,14 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             Default::default()
         },
         error: None,
+        config_hash: Some(hash),
+        warnings,
     };
-    dir.write_summary(&summary)?;
+    if status == Status::Interrupted {
+        dir.write_summary(&summary)?;
+    } else {
+        crate::record::identity::finish(&dir, &summary)?;
+    }
     Ok(summary)
 }
 
@@ -251,13 +278,12 @@ fn progress_bar(steps: usize, quiet: bool) -> ProgressBar {
 
 /// Final weights as safetensors (module paths as names), written atomically.
 pub fn save_weights<A: Architecture>(model: &A, dir: &RunDir) -> Result<()> {
-    let tmp = crate::record::tmp_path(&dir.weights());
-    model
-        .clone()
-        .save_into(&mut SafetensorsStore::from_file(&tmp).overwrite(true))
-        .map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.weights())?;
-    Ok(())
+    crate::record::durable::write_via(&dir.weights(), |tmp| {
+        model
+            .clone()
+            .save_into(&mut SafetensorsStore::from_file(tmp).overwrite(true))
+            .map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))
+    })
 }
 
 /// Load final weights saved by [`save_weights`] into a freshly built model.
@@ -271,43 +297,4 @@ pub fn load_weights<A: Architecture>(model: A, dir: &RunDir) -> Result<A> {
         anyhow::bail!("{}: missing tensors {:?}", path.display(), res.missing);
     }
     Ok(model)
-}
-
-/// Write model + optimizer + state into `checkpoint.new/`, then swap it in for `checkpoint/`.
-fn save_checkpoint<A: Architecture>(dir: &RunDir, model: &A, optim: &Optimizer, step: usize, wall_s: f64, step_times: &[f64]) -> Result<()> {
-    let new = dir.root.join("checkpoint.new");
-    let old = dir.root.join("checkpoint.old");
-    let cur = dir.checkpoint();
-    let _ = std::fs::remove_dir_all(&new);
-    std::fs::create_dir_all(&new)?;
-    model.clone().save_file(new.join("model.bpk")).map_err(|e| anyhow::anyhow!("saving checkpoint model: {e:?}"))?;
-    optim.inner.save(new.join("optim.bpk")).map_err(|e| anyhow::anyhow!("saving checkpoint optimizer: {e:?}"))?;
-    let state = CheckpointState { step, wall_s, step_times: step_times.to_vec() };
-    atomic_write(&new.join("state.json"), serde_json::to_string(&state)?.as_bytes())?;
-    sync_dir(&new);
-    if cur.exists() {
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(&cur, &old)?;
-    }
-    std::fs::rename(&new, &cur)?;
-    let _ = std::fs::remove_dir_all(&old);
-    sync_dir(&dir.root);
-    Ok(())
-}
-
-fn sync_dir(path: &std::path::Path) {
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.sync_all();
-    }
-}
-
-/// The newest complete checkpoint (`checkpoint/`, else `checkpoint.old/` if a swap was cut short).
-fn find_checkpoint(dir: &RunDir) -> Result<Option<(PathBuf, CheckpointState)>> {
-    for cand in [dir.checkpoint(), dir.root.join("checkpoint.old")] {
-        let state_file = cand.join("state.json");
-        let Ok(text) = std::fs::read_to_string(&state_file) else { continue };
-        let state: CheckpointState = serde_json::from_str(&text).with_context(|| format!("reading {}", state_file.display()))?;
-        return Ok(Some((cand, state)));
-    }
-    Ok(None)
 }
