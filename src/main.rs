@@ -35,6 +35,10 @@ enum Cmd {
         /// No progress bar; one line per evaluation.
         #[arg(long)]
         quiet: bool,
+        /// Without a terminal (or with --quiet): a progress line every N steps
+        /// (default without a terminal: every 10% of the run; with --quiet: none).
+        #[arg(long, value_name = "N")]
+        log_every: Option<usize>,
     },
     /// Validation loss of a finished run at longer contexts (length extrapolation).
     Eval {
@@ -376,6 +380,8 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     let out = a.out.unwrap_or_else(|| default_out(s.name()));
     std::fs::create_dir_all(&out)?;
     normlab::record::atomic_write(&out.join("sweep.toml"), toml::to_string(&s.file)?.as_bytes())?;
+    let points: Vec<_> = all.iter().map(|r| r.varying.clone()).collect();
+    normlab::record::tensorboard::write_experiment(&out, s.name(), &points)?;
     eprintln!("{}: {} runs ({} in this shard), {} jobs × {} thread(s) → {}", s.name(), all.len(), runs.len(), jobs, a.threads_per_run, out.display());
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
@@ -453,7 +459,7 @@ fn main() {
 fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Train { config, set, out, backend, quiet } => {
+        Cmd::Train { config, set, out, backend, quiet, log_every } => {
             let cfg = RunConfig::load(&config, &set)?;
             let origin = config.display().to_string();
             let data = Dataset::load(&cfg.data, &origin)?;
@@ -475,7 +481,8 @@ fn run() -> Result<()> {
                 cfg.train.steps,
                 out.display()
             );
-            let opts = TrainOptions { out: out.clone(), backend, quiet, stop: Some(stop), log_every: 0 };
+            let log_every = log_every.unwrap_or(if quiet { 0 } else { normlab::record::progress::default_log_every(cfg.train.steps) });
+            let opts = TrainOptions { out: out.clone(), backend, quiet, stop: Some(stop), log_every };
             let s = train(&cfg, &data, &opts)?;
             match s.status {
                 Status::Done => println!(

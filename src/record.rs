@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod progress;
+pub mod provenance;
+pub mod tensorboard;
+
 /// One row per training step; `val_loss` only where evaluated; `diag` columns at eval points.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Metrics {
@@ -149,6 +153,9 @@ pub struct Summary {
     pub final_diagnostics: std::collections::BTreeMap<String, f64>,
     #[serde(default)]
     pub error: Option<String>,
+    /// Build, machine and UTC start/end of the run (absent in summaries of older builds).
+    #[serde(default)]
+    pub provenance: Option<provenance::Provenance>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -79,7 +79,11 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
             outcome.skipped += 1;
         }
     }
-    let bar = if o.quiet { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
+    // Without a terminal (or quiet): one line per finished run instead of the bar.
+    let lines = !crate::record::progress::bars(o.quiet);
+    let bar = if lines { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
+    let (total, mut finished) = (todo.len(), 0usize);
+    let (mut cost_done, mut cost_left) = (0.0, todo.iter().map(|r| r.cost_s).sum::<f64>());
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg} (eta {eta})").unwrap().progress_chars("=> "));
     let t0 = Instant::now();
     let mut running: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
@@ -114,8 +118,13 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                     Status::Failed => outcome.failed += 1,
                     Status::Interrupted => outcome.interrupted += 1,
                 }
-                if o.quiet {
-                    eprintln!("{} {:?} val {:?}", r.id, summary.status, summary.final_val_loss);
+                finished += 1;
+                (cost_done, cost_left) = (cost_done + r.cost_s, cost_left - r.cost_s);
+                if lines {
+                    let (status, val) = (format!("{:?}", summary.status).to_lowercase(), summary.final_val_loss);
+                    let run_s = started.elapsed().as_secs_f64();
+                    let line = crate::record::progress::run_line(finished, total, &r.id, &status, val, run_s, t0.elapsed().as_secs_f64(), cost_done, cost_left);
+                    eprintln!("{line}");
                 }
                 bar.inc(1);
             } else {
@@ -140,6 +149,7 @@ fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
     let dir = run_dir(&o.out, &r.id);
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
     atomic_write(&dir.config(), r.cfg.to_toml().as_bytes())?;
+    crate::record::tensorboard::write_run_hparams(&dir.root, &r.varying)?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.root.join("train.log"))?;
     let mut cmd = Command::new(&o.exe);
     cmd.arg("train")
@@ -185,6 +195,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         threads: 0,
         final_diagnostics: Default::default(),
         error: Some(msg),
+        provenance: None,
     };
     dir.write_summary(&s)?;
     Ok(s)
