@@ -11,7 +11,11 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
-    let commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
+    // Only this crate's own checkout counts (not a parent repository it was unpacked into).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").ok().and_then(|d| std::fs::canonicalize(d).ok());
+    let top = git(&["rev-parse", "--show-toplevel"]).and_then(|t| std::fs::canonicalize(t).ok());
+    let own = manifest.is_some() && top == manifest;
+    let commit = git(&["rev-parse", "HEAD"]).filter(|c| own && !c.is_empty());
     let dirty = match &commit {
         Some(_) => git(&["status", "--porcelain", "--untracked-files=no"])
             .map(|s| (!s.is_empty()).to_string()),
