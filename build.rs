@@ -5,9 +5,7 @@ use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn main() {
@@ -17,18 +15,11 @@ fn main() {
     let own = manifest.is_some() && top == manifest;
     let commit = git(&["rev-parse", "HEAD"]).filter(|c| own && !c.is_empty());
     let dirty = match &commit {
-        Some(_) => git(&["status", "--porcelain", "--untracked-files=no"])
-            .map(|s| (!s.is_empty()).to_string()),
+        Some(_) => git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| (!s.is_empty()).to_string()),
         None => None,
     };
-    println!(
-        "cargo:rustc-env=NORMLAB_GIT_COMMIT={}",
-        commit.as_deref().unwrap_or("unknown")
-    );
-    println!(
-        "cargo:rustc-env=NORMLAB_GIT_DIRTY={}",
-        dirty.as_deref().unwrap_or("unknown")
-    );
+    println!("cargo:rustc-env=NORMLAB_GIT_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
+    println!("cargo:rustc-env=NORMLAB_GIT_DIRTY={}", dirty.as_deref().unwrap_or("unknown"));
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let burn = lock
         .split("[[package]]")
@@ -43,9 +34,7 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    if let Some(refs) = git(&["rev-parse", "--symbolic-full-name", "HEAD"])
-        .and_then(|r| git(&["rev-parse", "--git-path", &r]))
-    {
+    if let Some(refs) = git(&["rev-parse", "--symbolic-full-name", "HEAD"]).and_then(|r| git(&["rev-parse", "--git-path", &r])) {
         println!("cargo:rerun-if-changed={refs}");
     }
     for p in ["src", "Cargo.toml", "Cargo.lock", "build.rs"] {

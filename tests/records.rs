@@ -14,8 +14,18 @@ fn exe() -> PathBuf {
 }
 
 const TINY: [&str; 12] = [
-    "--set", "model.d_model=32", "--set", "model.n_layer=2", "--set", "model.n_head=2", "--set", "data.seq_len=32", "--set",
-    "data.batch_size=8", "--set", "train.eval_every=10",
+    "--set",
+    "model.d_model=32",
+    "--set",
+    "model.n_layer=2",
+    "--set",
+    "model.n_head=2",
+    "--set",
+    "data.seq_len=32",
+    "--set",
+    "data.batch_size=8",
+    "--set",
+    "train.eval_every=10",
 ];
 
 /// `normlab train` of a 40-step tiny run into `out`, stderr captured (a pipe, not a TTY).

@@ -27,15 +27,7 @@ pub fn duration(s: f64) -> String {
 }
 
 /// `train`'s line: step, percent, loss, elapsed, ETA (from this process's own rate), tok/s.
-pub fn step_line(
-    name: &str,
-    done: usize,
-    start: usize,
-    steps: usize,
-    loss: f32,
-    elapsed_s: f64,
-    tok_s: f64,
-) -> String {
+pub fn step_line(name: &str, done: usize, start: usize, steps: usize, loss: f32, elapsed_s: f64, tok_s: f64) -> String {
     let rate = (done - start) as f64 / elapsed_s.max(1e-9);
     let eta = (steps - done) as f64 / rate;
     format!(
@@ -60,11 +52,7 @@ pub fn run_line(
     cost_done: f64,
     cost_left: f64,
 ) -> String {
-    let eta = if cost_left <= 0.0 {
-        0.0
-    } else {
-        elapsed_s * cost_left / cost_done.max(1e-9)
-    };
+    let eta = if cost_left <= 0.0 { 0.0 } else { elapsed_s * cost_left / cost_done.max(1e-9) };
     format!(
         "[{done}/{total}] {id} {status} val {} run {} elapsed {} eta {}",
         val.map_or("-".to_string(), |v| format!("{v:.4}")),
@@ -83,15 +71,9 @@ mod tests {
         assert_eq!(duration(4.3), "4.3s");
         assert_eq!(duration(185.0), "3m05s");
         assert_eq!(duration(7620.0), "2h07m");
-        assert_eq!(
-            step_line("t", 30, 0, 300, 4.5, 10.0, 800.0),
-            "t: step 30/300 (10%) loss 4.5000 elapsed 10.0s eta 1m30s 800 tok/s"
-        );
+        assert_eq!(step_line("t", 30, 0, 300, 4.5, 10.0, 800.0), "t: step 30/300 (10%) loss 4.5000 elapsed 10.0s eta 1m30s 800 tok/s");
         // 1 of 3 equal-cost runs finished after 10 s: 20 s to go.
-        assert_eq!(
-            run_line(1, 3, "abc", "done", Some(4.0), 9.0, 10.0, 1.0, 2.0),
-            "[1/3] abc done val 4.0000 run 9.0s elapsed 10.0s eta 20.0s"
-        );
+        assert_eq!(run_line(1, 3, "abc", "done", Some(4.0), 9.0, 10.0, 1.0, 2.0), "[1/3] abc done val 4.0000 run 9.0s elapsed 10.0s eta 20.0s");
         assert_eq!(default_log_every(300), 30);
         assert_eq!(default_log_every(5), 1);
     }

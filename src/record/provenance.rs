@@ -39,8 +39,7 @@ impl Provenance {
             host: hostname(),
             cpu_model: cpu_model(),
             threads,
-            flush_denormals: flush_denormals
-                .map_or_else(|| "not set".to_string(), |b| b.to_string()),
+            flush_denormals: flush_denormals.map_or_else(|| "not set".to_string(), |b| b.to_string()),
             start_time: rfc3339(SystemTime::now()),
             end_time: String::new(),
         }
@@ -56,45 +55,24 @@ pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) } == 0;
-    let name = if ok {
-        String::from_utf8_lossy(&buf[..buf.iter().position(|&b| b == 0).unwrap_or(0)]).to_string()
-    } else {
-        String::new()
-    };
-    if name.is_empty() {
-        "unknown".into()
-    } else {
-        name
-    }
+    let name = if ok { String::from_utf8_lossy(&buf[..buf.iter().position(|&b| b == 0).unwrap_or(0)]).to_string() } else { String::new() };
+    if name.is_empty() { "unknown".into() } else { name }
 }
 
 /// The first `model name` of /proc/cpuinfo ("unknown" where there is none, e.g. macOS, ARM).
 pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
+        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()))
         .unwrap_or_else(|| "unknown".into())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of a time (UTC, whole seconds).
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Howard Hinnant's days-since-epoch → (year, month, day) in the proleptic Gregorian calendar.

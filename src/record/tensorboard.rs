@@ -23,7 +23,7 @@ pub fn hparams_path(run: &Path) -> PathBuf {
 /// TFRecord's CRC mask (so a CRC of data that itself holds CRCs is not trivially related).
 pub fn masked_crc(data: &[u8]) -> u32 {
     let c = crc32c::crc32c(data);
-    ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
+    c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 /// One TFRecord around `data`.
@@ -82,10 +82,7 @@ impl Pb {
 }
 
 pub fn now_s() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// Event{wall_time = 1, step = 2, file_version = 3 | summary = 5}.
@@ -102,14 +99,8 @@ fn scalar_value(tag: &str, v: f32) -> Pb {
 /// the tensor is the float 0 the hparams plugin stores (its readers list tensors).
 fn hparams_value(tag: &str, content: Pb) -> Pb {
     let plugin = Pb::default().str(1, "hparams").msg(2, content);
-    let tensor = Pb::default()
-        .uint(1, 1)
-        .msg(2, Pb::default())
-        .bytes(5, &0f32.to_le_bytes());
-    Pb::default()
-        .str(1, tag)
-        .msg(9, Pb::default().msg(1, plugin))
-        .msg(8, tensor)
+    let tensor = Pb::default().uint(1, 1).msg(2, Pb::default()).bytes(5, &0f32.to_le_bytes());
+    Pb::default().str(1, tag).msg(9, Pb::default().msg(1, plugin)).msg(8, tensor)
 }
 
 /// google.protobuf.Value of a TOML value (number_value 2, string_value 3, bool_value 4).
@@ -154,19 +145,10 @@ impl EventWriter {
     /// A new event file in `dir` (created), starting with the file_version event.
     pub fn create(dir: &Path) -> Self {
         let host = super::provenance::hostname();
-        let name = format!(
-            "events.out.tfevents.{}.{host}.{}",
-            now_s() as u64,
-            std::process::id()
-        );
+        let name = format!("events.out.tfevents.{}.{host}.{}", now_s() as u64, std::process::id());
         let path = dir.join(name);
         let file = std::fs::create_dir_all(dir).and_then(|_| File::create(&path));
-        let mut w = Self {
-            file: None,
-            path,
-            unflushed: 0,
-            flush_every: 10,
-        };
+        let mut w = Self { file: None, path, unflushed: 0, flush_every: 10 };
         match file {
             Ok(f) => {
                 w.file = Some(BufWriter::new(f));
@@ -187,10 +169,7 @@ impl EventWriter {
     }
 
     fn warn(&self, e: &std::io::Error) {
-        eprintln!(
-            "warning: TensorBoard events disabled for this run: cannot write {}: {e}",
-            self.path.display()
-        );
+        eprintln!("warning: TensorBoard events disabled for this run: cannot write {}: {e}", self.path.display());
     }
 
     fn write(&mut self, ev: &[u8]) {
@@ -214,9 +193,7 @@ impl EventWriter {
         if self.file.is_none() || values.is_empty() {
             return;
         }
-        let summary = values
-            .iter()
-            .fold(Pb::default(), |s, (tag, v)| s.msg(1, scalar_value(tag, *v)));
+        let summary = values.iter().fold(Pb::default(), |s, (tag, v)| s.msg(1, scalar_value(tag, *v)));
         self.write(&event(step, |e| e.msg(5, summary)));
     }
 
@@ -250,33 +227,17 @@ impl EventWriter {
     /// HParamsPluginData{version 0, session_start_info = 3 {hparams = 1 (map), group_name = 4,
     /// start_time_secs = 5}}.
     pub fn session_start(&mut self, hparams: &[(String, toml::Value)], group: &str) {
-        let info = hparams.iter().fold(Pb::default(), |info, (k, v)| {
-            info.msg(1, Pb::default().str(1, k).msg(2, pb_value(v)))
-        });
+        let info = hparams.iter().fold(Pb::default(), |info, (k, v)| info.msg(1, Pb::default().str(1, k).msg(2, pb_value(v))));
         let info = info.str(4, group).double(5, now_s());
         let data = Pb::default().uint(1, 0).msg(3, info);
-        self.write(&event(0, |e| {
-            e.msg(
-                5,
-                Pb::default().msg(1, hparams_value("_hparams_/session_start_info", data)),
-            )
-        }));
+        self.write(&event(0, |e| e.msg(5, Pb::default().msg(1, hparams_value("_hparams_/session_start_info", data)))));
         self.flush();
     }
 
     /// The HParams metrics and session_end_info = 4 {status = 1, end_time_secs = 2}.
-    pub fn session_end(
-        &mut self,
-        step: u64,
-        status: Status,
-        final_val: Option<f64>,
-        best_val: Option<f64>,
-    ) {
-        let metrics: Vec<(String, f32)> = HPARAM_METRICS
-            .iter()
-            .zip([final_val, best_val])
-            .filter_map(|(t, v)| v.map(|v| (t.to_string(), v as f32)))
-            .collect();
+    pub fn session_end(&mut self, step: u64, status: Status, final_val: Option<f64>, best_val: Option<f64>) {
+        let metrics: Vec<(String, f32)> =
+            HPARAM_METRICS.iter().zip([final_val, best_val]).filter_map(|(t, v)| v.map(|v| (t.to_string(), v as f32))).collect();
         self.scalars(step, &metrics);
         // api.proto Status: 1 success, 2 failure, 3 running (an interrupted run resumes).
         let code = match status {
@@ -284,26 +245,15 @@ impl EventWriter {
             Status::Diverged | Status::Failed => 2,
             Status::Interrupted => 3,
         };
-        let data = Pb::default()
-            .uint(1, 0)
-            .msg(4, Pb::default().uint(1, code).double(2, now_s()));
-        self.write(&event(step, |e| {
-            e.msg(
-                5,
-                Pb::default().msg(1, hparams_value("_hparams_/session_end_info", data)),
-            )
-        }));
+        let data = Pb::default().uint(1, 0).msg(4, Pb::default().uint(1, code).double(2, now_s()));
+        self.write(&event(step, |e| e.msg(5, Pb::default().msg(1, hparams_value("_hparams_/session_end_info", data)))));
         self.flush();
     }
 }
 
 /// The HParams experiment of a sweep (every swept key with its values, the two loss metrics),
 /// in `<out>/tb/` under a fixed file name, rewritten whole on every start of the sweep.
-pub fn write_experiment(
-    out: &Path,
-    name: &str,
-    points: &[Vec<(String, toml::Value)>],
-) -> anyhow::Result<()> {
+pub fn write_experiment(out: &Path, name: &str, points: &[Vec<(String, toml::Value)>]) -> anyhow::Result<()> {
     let mut keys: Vec<String> = Vec::new();
     for (k, _) in points.iter().flatten() {
         if !keys.contains(k) {
@@ -324,17 +274,8 @@ pub fn write_experiment(
             Some(toml::Value::Boolean(_)) => 2,
             _ => 1,
         };
-        let domain = values
-            .iter()
-            .fold(Pb::default(), |l, v| l.msg(1, pb_value(v)));
-        exp = exp.msg(
-            4,
-            Pb::default()
-                .str(1, k)
-                .uint(4, ty)
-                .msg(5, domain)
-                .uint(7, (values.len() > 1) as u64),
-        );
+        let domain = values.iter().fold(Pb::default(), |l, v| l.msg(1, pb_value(v)));
+        exp = exp.msg(4, Pb::default().str(1, k).uint(4, ty).msg(5, domain).uint(7, (values.len() > 1) as u64));
     }
     for m in HPARAM_METRICS {
         // MetricInfo{name = 1 {group = 1, tag = 2}}; the group is the session's own run.
@@ -342,38 +283,18 @@ pub fn write_experiment(
     }
     let data = Pb::default().uint(1, 0).msg(2, exp);
     let mut bytes = frame(&event(0, |e| e.str(3, "brain.Event:2")));
-    bytes.extend(frame(&event(0, |e| {
-        e.msg(
-            5,
-            Pb::default().msg(1, hparams_value("_hparams_/experiment", data)),
-        )
-    })));
+    bytes.extend(frame(&event(0, |e| e.msg(5, Pb::default().msg(1, hparams_value("_hparams_/experiment", data))))));
     let dir = tb_dir(out);
     std::fs::create_dir_all(&dir)?;
-    atomic_write(
-        &dir.join("events.out.tfevents.0.normlab-experiment"),
-        &bytes,
-    )
+    atomic_write(&dir.join("events.out.tfevents.0.normlab-experiment"), &bytes)
 }
 
 /// Keys a run outside a sweep reports as hparams (a sweep's runs report their swept keys).
-const DEFAULT_HPARAMS: [&str; 8] = [
-    "arch",
-    "param.name",
-    "optim.lr",
-    "model.d_model",
-    "model.n_layer",
-    "data.seq_len",
-    "train.steps",
-    "seed",
-];
+const DEFAULT_HPARAMS: [&str; 8] = ["arch", "param.name", "optim.lr", "model.d_model", "model.n_layer", "data.seq_len", "train.steps", "seed"];
 
 /// Record a sweep run's swept keys for its HParams session.
 pub fn write_run_hparams(run: &Path, varying: &[(String, toml::Value)]) -> anyhow::Result<()> {
-    atomic_write(
-        &hparams_path(run),
-        serde_json::to_string(varying)?.as_bytes(),
-    )
+    atomic_write(&hparams_path(run), serde_json::to_string(varying)?.as_bytes())
 }
 
 /// The hparams of a run: its swept keys when a sweep wrote them, else [`DEFAULT_HPARAMS`]
@@ -381,8 +302,7 @@ pub fn write_run_hparams(run: &Path, varying: &[(String, toml::Value)]) -> anyho
 pub fn run_hparams(run: &Path, config_toml: &str) -> anyhow::Result<Vec<(String, toml::Value)>> {
     let path = hparams_path(run);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: expected [[key, value], ...]: {e}", path.display()));
+        return serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: expected [[key, value], ...]: {e}", path.display()));
     }
     let table: toml::Table = toml::from_str(config_toml)?;
     Ok(DEFAULT_HPARAMS
@@ -408,11 +328,8 @@ mod tests {
         assert_eq!(crc32c::crc32c(b""), 0);
         // RFC 3720 B.4: 32 bytes of zeros.
         assert_eq!(crc32c::crc32c(&[0u8; 32]), 0x8A91_36AA);
-        let c = 0xE306_9283u32;
-        assert_eq!(
-            masked_crc(b"123456789"),
-            ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
-        );
+        // tensorboard's own masked_crc32c(b"123456789") (tensorflow_stub.pywrap_tensorflow).
+        assert_eq!(masked_crc(b"123456789"), 0xC78A_B0E5);
     }
 
     #[test]
@@ -420,40 +337,24 @@ mod tests {
         let data = b"hello events";
         let f = frame(data);
         assert_eq!(f.len(), 8 + 4 + data.len() + 4);
-        assert_eq!(
-            u64::from_le_bytes(f[0..8].try_into().unwrap()),
-            data.len() as u64
-        );
-        assert_eq!(
-            u32::from_le_bytes(f[8..12].try_into().unwrap()),
-            masked_crc(&f[0..8])
-        );
+        assert_eq!(u64::from_le_bytes(f[0..8].try_into().unwrap()), data.len() as u64);
+        assert_eq!(u32::from_le_bytes(f[8..12].try_into().unwrap()), masked_crc(&f[0..8]));
         assert_eq!(&f[12..12 + data.len()], data);
-        assert_eq!(
-            u32::from_le_bytes(f[12 + data.len()..].try_into().unwrap()),
-            masked_crc(data)
-        );
+        assert_eq!(u32::from_le_bytes(f[12 + data.len()..].try_into().unwrap()), masked_crc(data));
     }
 
     #[test]
     fn protobuf_fields_encode_as_the_wire_format() {
         // Field 1 varint 150 is the protobuf docs' example: 08 96 01.
         assert_eq!(Pb::default().uint(1, 150).0, [0x08, 0x96, 0x01]);
-        assert_eq!(
-            Pb::default().str(2, "testing").0,
-            [0x12, 0x07, b't', b'e', b's', b't', b'i', b'n', b'g']
-        );
+        assert_eq!(Pb::default().str(2, "testing").0, [0x12, 0x07, b't', b'e', b's', b't', b'i', b'n', b'g']);
         assert_eq!(Pb::default().float(2, 1.0).0, [0x15, 0, 0, 0x80, 0x3f]);
-        assert_eq!(
-            Pb::default().double(1, 1.0).0,
-            [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]
-        );
+        assert_eq!(Pb::default().double(1, 1.0).0, [0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
     }
 
     #[test]
     fn unwritable_directory_disables_the_writer() {
-        let root =
-            std::env::temp_dir().join(format!("normlab-tb-unwritable-{}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("normlab-tb-unwritable-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         // A file where the directory should be: fails even for root.

@@ -42,9 +42,8 @@ pub fn derived_frame(rows: &[Derived]) -> Result<DataFrame> {
     let s = |name: &str, f: &dyn Fn(&Derived) -> Option<String>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
     let n = |name: &str, f: &dyn Fn(&Derived) -> Option<f64>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
     // Counts and context lengths are whole numbers: Int64 columns.
-    let i = |name: &str, f: &dyn Fn(&Derived) -> Option<f64>| {
-        Column::new(name.into(), rows.iter().map(|r| f(r).map(|v| v as i64)).collect::<Vec<_>>())
-    };
+    let i =
+        |name: &str, f: &dyn Fn(&Derived) -> Option<f64>| Column::new(name.into(), rows.iter().map(|r| f(r).map(|v| v as i64)).collect::<Vec<_>>());
     let cols = vec![
         s("kind", &|r| Some(r.kind.clone())),
         s("group", &|r| Some(r.group.clone())),

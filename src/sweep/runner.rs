@@ -122,9 +122,8 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                 (cost_done, cost_left) = (cost_done + r.cost_s, cost_left - r.cost_s);
                 if lines {
                     let (status, val) = (format!("{:?}", summary.status).to_lowercase(), summary.final_val_loss);
-                    let run_s = started.elapsed().as_secs_f64();
-                    let line = crate::record::progress::run_line(finished, total, &r.id, &status, val, run_s, t0.elapsed().as_secs_f64(), cost_done, cost_left);
-                    eprintln!("{line}");
+                    let (run_s, all_s) = (started.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
+                    eprintln!("{}", crate::record::progress::run_line(finished, total, &r.id, &status, val, run_s, all_s, cost_done, cost_left));
                 }
                 bar.inc(1);
             } else {
