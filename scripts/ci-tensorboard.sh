@@ -19,7 +19,38 @@ $BIN train experiments/gpt-tiny.toml --out "$work/run" --set model.d_model=32 --
   --set model.n_head=2 --set data.seq_len=32 --set data.batch_size=8 --set train.steps=60 --set train.eval_every=20 \
   2>"$work/train.err"
 $BIN sweep smoke.toml --out "$work/sweep" --quiet 2>"$work/sweep.err" >/dev/null
+# A run killed (-9) after its first checkpoint and resumed: TensorBoard must show each step once,
+# equal to the resumed metrics.parquet (the restart's SessionLog START drops the orphaned tail).
+resume=(train experiments/gpt-tiny.toml --out "$work/resumed" --quiet --set model.d_model=32 --set model.n_layer=2
+  --set model.n_head=2 --set data.seq_len=32 --set data.batch_size=8 --set train.steps=400 --set train.eval_every=50
+  --set train.checkpoint_every=50)
+$BIN "${resume[@]}" 2>/dev/null & pid=$!
+for _ in $(seq 600); do [ -f "$work/resumed/checkpoint/state.json" ] && break; sleep 0.05; done
+sleep 0.3; kill -9 $pid; wait $pid 2>/dev/null || true
+[ "$(ls "$work"/resumed/tb | wc -l)" = 1 ] && [ ! -f "$work/resumed/summary.json" ] || { echo "ci-tensorboard: the kill came too late"; exit 1; }
+$BIN "${resume[@]}" 2>/dev/null
+"$VENV/bin/python" scripts/ci_tensorboard.py "$work/resumed"
 "$VENV/bin/python" scripts/ci_tensorboard.py "$work/run" "$work/sweep"
+# The HParams tab's own API on a live server: one session group per run, with its metrics.
+port=$(( 16000 + $$ % 1000 ))
+"$VENV/bin/tensorboard" --logdir "$work/sweep" --host 127.0.0.1 --port $port >"$work/tb.log" 2>&1 &
+tb=$!
+trap 'kill $tb 2>/dev/null || true' EXIT
+for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/data/plugins_listing" >/dev/null && break; sleep 1; done
+curl -sf -X POST -H 'Content-Type: application/json' \
+  -d '{"experimentName":"","allowedStatuses":["STATUS_SUCCESS"],"colParams":[],"startIndex":0,"sliceSize":100}' \
+  "http://127.0.0.1:$port/data/plugin/hparams/session_groups" >"$work/groups.json"
+"$VENV/bin/python" - "$work/groups.json" <<'PY'
+import json, sys
+groups = json.load(open(sys.argv[1]))["sessionGroups"]
+assert len(groups) == 6, f"{len(groups)} session groups"
+for g in groups:
+    assert set(g["hparams"]) == {"arch", "optim.lr", "seed"}, g["hparams"]
+    assert {m["name"]["tag"] for m in g["metricValues"]} == {"hparams/final_val_loss", "hparams/best_val_loss"}, g
+    assert [s["status"] for s in g["sessions"]] == ["STATUS_SUCCESS"], g
+print("ci-tensorboard: HParams API lists 6 sessions with hparams and metrics")
+PY
+kill $tb
 cp -r "$work/run" "$work/bad"
 f=$(ls "$work"/bad/tb/events.out.tfevents.*)
 printf '\x7f' | dd of="$f" bs=1 seek=$(( $(stat -c %s "$f") / 2 )) conv=notrunc status=none

@@ -184,6 +184,8 @@ def main():
     defaults = ["arch", "param.name", "optim.lr", "model.d_model", "model.n_layer", "data.seq_len", "train.steps", "seed"]
     n_single = check_run(run, {k: dotted(cfg, k) for k in defaults})
     if len(sys.argv) < 3:
+        if not failures:
+            print(f"tensorboard: {n_single} scalars of {run.name} equal metrics.parquet")
         sys.exit(1 if failures else 0)
     sweep = Path(sys.argv[2])
     n_runs, n_sweep = check_sweep(sweep)

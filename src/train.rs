@@ -120,7 +120,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let prov = Provenance::at_start(rayon::current_num_threads(), None);
     let mut tb = tensorboard::EventWriter::create(&tensorboard::tb_dir(&dir.root));
     let group = dir.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group);
+    tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group, start as u64);
     let tokens_per_step = (data.batch_size * data.seq_len) as u64;
     // Without a terminal the bar draws nothing: lines instead (quiet's, plus every log_every).
     let quiet = !progress::bars(opts.quiet);

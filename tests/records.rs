@@ -86,14 +86,14 @@ fn train_without_a_terminal_prints_step_lines_and_writes_events_and_provenance()
     assert_eq!(p.git_commit.len(), 40, "{p:?}");
     assert!(p.git_dirty.is_some() && p.burn_version == "0.22.1" && !p.host.is_empty() && !p.cpu_model.is_empty());
     assert!(p.start_time.len() == 20 && p.start_time <= p.end_time, "{p:?}");
-    // file_version + session start + one event per step + end metrics + session end, all CRC-valid.
+    // file_version + session log + session start + one event per step + end metrics + session end, all CRC-valid.
     let files: Vec<PathBuf> = std::fs::read_dir(dir.join("run/tb")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let recs = records(&files[0]);
-    assert_eq!(recs.len(), 1 + 1 + 40 + 2);
+    assert_eq!(recs.len(), 1 + 2 + 40 + 2);
     assert!(contains(&recs[0], b"brain.Event:2"));
-    assert!(contains(&recs[1], b"_hparams_/session_start_info"));
-    assert!(contains(&recs[43], b"_hparams_/session_end_info"));
+    assert!(contains(&recs[2], b"_hparams_/session_start_info"));
+    assert!(contains(&recs[44], b"_hparams_/session_end_info"));
 }
 
 #[test]

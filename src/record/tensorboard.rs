@@ -224,9 +224,12 @@ impl EventWriter {
         }
     }
 
-    /// HParamsPluginData{version 0, session_start_info = 3 {hparams = 1 (map), group_name = 4,
-    /// start_time_secs = 5}}.
-    pub fn session_start(&mut self, hparams: &[(String, toml::Value)], group: &str) {
+    /// A SessionLog START at `step` (Event.session_log = 7 {status = 1: START}): TensorBoard
+    /// then drops every event at or after `step` from earlier files, i.e. what a killed run had
+    /// logged past the checkpoint it resumes from. Then HParamsPluginData{version 0,
+    /// session_start_info = 3 {hparams = 1 (map), group_name = 4, start_time_secs = 5}}.
+    pub fn session_start(&mut self, hparams: &[(String, toml::Value)], group: &str, step: u64) {
+        self.write(&event(step, |e| e.msg(7, Pb::default().uint(1, 1))));
         let info = hparams.iter().fold(Pb::default(), |info, (k, v)| info.msg(1, Pb::default().str(1, k).msg(2, pb_value(v))));
         let info = info.str(4, group).double(5, now_s());
         let data = Pb::default().uint(1, 0).msg(3, info);
@@ -234,17 +237,18 @@ impl EventWriter {
         self.flush();
     }
 
-    /// The HParams metrics and session_end_info = 4 {status = 1, end_time_secs = 2}.
+    /// The HParams metrics and session_end_info = 4 {status = 1, end_time_secs = 2}. Not for an
+    /// interrupted run: TensorBoard keeps the first session_end_info it reads, and the run resumes.
     pub fn session_end(&mut self, step: u64, status: Status, final_val: Option<f64>, best_val: Option<f64>) {
+        if status == Status::Interrupted {
+            self.flush();
+            return;
+        }
         let metrics: Vec<(String, f32)> =
             HPARAM_METRICS.iter().zip([final_val, best_val]).filter_map(|(t, v)| v.map(|v| (t.to_string(), v as f32))).collect();
         self.scalars(step, &metrics);
-        // api.proto Status: 1 success, 2 failure, 3 running (an interrupted run resumes).
-        let code = match status {
-            Status::Done => 1,
-            Status::Diverged | Status::Failed => 2,
-            Status::Interrupted => 3,
-        };
+        // api.proto Status: 1 success, 2 failure.
+        let code = if status == Status::Done { 1 } else { 2 };
         let data = Pb::default().uint(1, 0).msg(4, Pb::default().uint(1, code).double(2, now_s()));
         self.write(&event(step, |e| e.msg(5, Pb::default().msg(1, hparams_value("_hparams_/session_end_info", data)))));
         self.flush();
