@@ -166,3 +166,22 @@ fn sweep_without_a_terminal_prints_one_line_per_run_and_writes_typed_tables() {
     assert_eq!(recs.len(), 2);
     assert!(contains(&recs[1], b"_hparams_/experiment") && contains(&recs[1], b"optim.lr"));
 }
+
+#[test]
+fn with_a_terminal_the_bar_stays_and_no_step_lines_are_printed() {
+    // util-linux `script` gives the child a pseudo-terminal; skip where it is missing.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: no `script` for a pseudo-terminal");
+        return;
+    }
+    let dir = common::tmpdir("records-tty");
+    let typescript = dir.join("typescript");
+    let cmd =
+        format!("{} train experiments/gpt-tiny.toml --out {} --set train.steps=40 {}", exe().display(), dir.join("run").display(), TINY.join(" "));
+    let o = Command::new("script").args(["-qec", &cmd]).arg(&typescript).current_dir(common::root()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).to_string();
+    // indicatif redraws at most 20 times a second: some position of the bar, not necessarily the last.
+    assert!(text.contains("] step ") && text.contains("/40 loss"), "{text}");
+    assert!(!text.contains("%) loss"), "{text}");
+}
