@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BIN=${CARGO_TARGET_DIR:-target}/release/normlab
 VENV=${NORMLAB_TB_VENV:-$HOME/.cache/normlab-tb-venv}
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-  apt-get install -y -qq python3-venv >/dev/null
+  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q tensorboard pyarrow pandas polars
@@ -36,13 +36,18 @@ port=$(( 16000 + $$ % 1000 ))
 "$VENV/bin/tensorboard" --logdir "$work/sweep" --host 127.0.0.1 --port $port >"$work/tb.log" 2>&1 &
 tb=$!
 trap 'kill $tb 2>/dev/null || true' EXIT
-for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/data/plugins_listing" >/dev/null && break; sleep 1; done
-curl -sf -X POST -H 'Content-Type: application/json' \
-  -d '{"experimentName":"","allowedStatuses":["STATUS_SUCCESS"],"colParams":[],"startIndex":0,"sliceSize":100}' \
-  "http://127.0.0.1:$port/data/plugin/hparams/session_groups" >"$work/groups.json"
-"$VENV/bin/python" - "$work/groups.json" <<'PY'
-import json, sys
-groups = json.load(open(sys.argv[1]))["sessionGroups"]
+"$VENV/bin/python" - "$port" <<'PY'
+import json, sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/data"
+for _ in range(60):
+    try:
+        urllib.request.urlopen(f"{base}/plugins_listing", timeout=5)
+        break
+    except OSError:
+        time.sleep(1)
+query = {"experimentName": "", "allowedStatuses": ["STATUS_SUCCESS"], "colParams": [], "startIndex": 0, "sliceSize": 100}
+req = urllib.request.Request(f"{base}/plugin/hparams/session_groups", json.dumps(query).encode(), {"Content-Type": "application/json"})
+groups = json.load(urllib.request.urlopen(req, timeout=30))["sessionGroups"]
 assert len(groups) == 6, f"{len(groups)} session groups"
 for g in groups:
     assert set(g["hparams"]) == {"arch", "optim.lr", "seed"}, g["hparams"]
