@@ -222,6 +222,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     let out = a.out.unwrap_or_else(|| default_out(s.name()));
     std::fs::create_dir_all(&out)?;
     normlab::record::atomic_write(&out.join("sweep.toml"), toml::to_string(&s.file)?.as_bytes())?;
+    let points: Vec<_> = all.iter().map(|r| r.varying.clone()).collect();
+    normlab::record::tensorboard::write_experiment(&out, s.name(), &points)?;
     eprintln!("{}: {} runs ({} in this shard), {} jobs × {} thread(s) → {}", s.name(), all.len(), runs.len(), jobs, a.threads_per_run, out.display());
     let stop = stop_flag()?;
     let o = runner::RunnerOptions {

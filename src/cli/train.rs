@@ -28,6 +28,10 @@ pub struct TrainArgs {
     /// or holding a different config.
     #[arg(long)]
     force: bool,
+    /// Without a terminal (or with --quiet): a progress line every N steps
+    /// (default without a terminal: every 10% of the run; with --quiet: none).
+    #[arg(long, value_name = "N")]
+    log_every: Option<usize>,
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
@@ -51,7 +55,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         cfg.train.steps,
         out.display()
     );
-    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every: 0, force: a.force };
+    let log_every = a.log_every.unwrap_or(if a.quiet { 0 } else { normlab::record::progress::default_log_every(cfg.train.steps) });
+    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every, force: a.force };
     let s = train(&cfg, &data, &opts)?;
     match s.status {
         Status::Done => println!(

@@ -11,6 +11,10 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod progress;
+pub mod provenance;
+pub mod tensorboard;
+
 /// One row per training step; `val_loss` only where evaluated; `diag` columns at eval points.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Metrics {
@@ -159,6 +163,9 @@ pub struct Summary {
     /// What recovery did on the way (a torn checkpoint skipped, damaged records redone).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Build, machine and UTC start/end of the run (absent in summaries of older builds).
+    #[serde(default)]
+    pub provenance: Option<provenance::Provenance>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -51,6 +51,9 @@ pub struct Derived {
 pub fn derived_frame(rows: &[Derived]) -> Result<DataFrame> {
     let s = |name: &str, f: &dyn Fn(&Derived) -> Option<String>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
     let n = |name: &str, f: &dyn Fn(&Derived) -> Option<f64>| Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>());
+    // Counts and context lengths are whole numbers: Int64 columns.
+    let i =
+        |name: &str, f: &dyn Fn(&Derived) -> Option<f64>| Column::new(name.into(), rows.iter().map(|r| f(r).map(|v| v as i64)).collect::<Vec<_>>());
     let cols = vec![
         s("kind", &|r| Some(r.kind.clone())),
         s("group", &|r| Some(r.group.clone())),
@@ -58,14 +61,14 @@ pub fn derived_frame(rows: &[Derived]) -> Result<DataFrame> {
         s("param", &|r| Some(r.param.clone())),
         s("axis", &|r| r.axis.clone()),
         n("x", &|r| r.x),
-        n("seq_len", &|r| r.seq_len),
+        i("seq_len", &|r| r.seq_len),
         n("eta_star", &|r| r.eta_star),
         n("loss_star", &|r| r.loss_star),
         Column::new("at_edge".into(), rows.iter().map(|r| r.at_edge).collect::<Vec<_>>()),
-        n("n", &|r| r.n),
-        n("diverged", &|r| r.diverged),
-        n("missing", &|r| r.missing),
-        n("seeds", &|r| r.seeds),
+        i("n", &|r| r.n),
+        i("diverged", &|r| r.diverged),
+        i("missing", &|r| r.missing),
+        i("seeds", &|r| r.seeds),
         n("eta_lo", &|r| r.eta_lo),
         n("eta_hi", &|r| r.eta_hi),
         n("loss_lo", &|r| r.loss_lo),

@@ -43,9 +43,77 @@ fn flatten(t: &toml::Table, prefix: &str, out: &mut BTreeMap<String, toml::Value
     }
 }
 
+/// A results column, typed by the values it holds: integers Int64, booleans Boolean, strings
+/// String; integers mixed with floats become Float64, anything else mixed becomes text.
 enum Col {
-    Num(Vec<Option<f64>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    Bool(Vec<Option<bool>>),
     Str(Vec<Option<String>>),
+}
+
+fn text(v: &toml::Value) -> String {
+    v.as_str().map(|s| s.to_string()).unwrap_or_else(|| v.to_string())
+}
+
+impl Col {
+    fn new(v: &toml::Value, n: usize) -> Self {
+        match v {
+            toml::Value::Integer(_) => Col::Int(vec![None; n]),
+            toml::Value::Float(_) => Col::Float(vec![None; n]),
+            toml::Value::Boolean(_) => Col::Bool(vec![None; n]),
+            _ => Col::Str(vec![None; n]),
+        }
+    }
+
+    fn set(&mut self, row: usize, v: toml::Value) {
+        match (&mut *self, &v) {
+            (Col::Int(c), toml::Value::Integer(i)) => c[row] = Some(*i),
+            (Col::Float(c), toml::Value::Float(f)) => c[row] = Some(*f),
+            (Col::Float(c), toml::Value::Integer(i)) => c[row] = Some(*i as f64),
+            (Col::Bool(c), toml::Value::Boolean(b)) => c[row] = Some(*b),
+            (Col::Str(c), _) => c[row] = Some(text(&v)),
+            (Col::Int(c), toml::Value::Float(_)) => {
+                *self = Col::Float(c.iter().map(|x| x.map(|x| x as f64)).collect());
+                self.set(row, v);
+            }
+            _ => {
+                *self = Col::Str(self.texts());
+                self.set(row, v);
+            }
+        }
+    }
+
+    fn texts(&self) -> Vec<Option<String>> {
+        match self {
+            Col::Int(c) => c.iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Col::Float(c) => c.iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Col::Bool(c) => c.iter().map(|x| x.map(|x| x.to_string())).collect(),
+            Col::Str(c) => c.clone(),
+        }
+    }
+
+    fn into_column(self, name: String) -> Column {
+        match self {
+            Col::Int(v) => Column::new(name.into(), v),
+            Col::Float(v) => Column::new(name.into(), v),
+            Col::Bool(v) => Column::new(name.into(), v),
+            Col::Str(v) => Column::new(name.into(), v),
+        }
+    }
+}
+
+/// A summary.json value as TOML (integers stay integers); None for nulls, arrays, objects.
+fn json_value(v: &serde_json::Value) -> Option<toml::Value> {
+    match v {
+        serde_json::Value::Number(x) => Some(match x.as_i64() {
+            Some(i) if !x.is_f64() => toml::Value::Integer(i),
+            _ => toml::Value::Float(x.as_f64().unwrap_or(f64::NAN)),
+        }),
+        serde_json::Value::Bool(b) => Some(toml::Value::Boolean(*b)),
+        serde_json::Value::String(s) => Some(toml::Value::String(s.clone())),
+        _ => None,
+    }
 }
 
 /// Build `results.parquet` and `curves.parquet`; returns the results frame.
@@ -54,19 +122,7 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     let n = runs.len();
     let mut cols: BTreeMap<String, Col> = BTreeMap::new();
     let put = |cols: &mut BTreeMap<String, Col>, row: usize, key: String, v: toml::Value| {
-        let num = v.as_float().or(v.as_integer().map(|i| i as f64)).or(v.as_bool().map(|b| b as u8 as f64));
-        let entry = cols.entry(key).or_insert_with(|| if num.is_some() { Col::Num(vec![None; n]) } else { Col::Str(vec![None; n]) });
-        match (entry, num) {
-            (Col::Num(c), Some(x)) => c[row] = Some(x),
-            (Col::Str(c), _) => c[row] = Some(v.as_str().map(|s| s.to_string()).unwrap_or_else(|| v.to_string())),
-            (e @ Col::Num(_), None) => {
-                // A column that mixes numbers and text becomes text.
-                let Col::Num(c) = e else { unreachable!() };
-                let mut s: Vec<Option<String>> = c.iter().map(|x| x.map(|x| x.to_string())).collect();
-                s[row] = Some(v.as_str().map(|s| s.to_string()).unwrap_or_else(|| v.to_string()));
-                *e = Col::Str(s);
-            }
-        }
+        cols.entry(key).or_insert_with(|| Col::new(&v, n)).set(row, v);
     };
     let mut ids = Vec::with_capacity(n);
     let mut statuses = Vec::with_capacity(n);
@@ -95,13 +151,15 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
                     if k == "status" || k == "final_diagnostics" {
                         continue;
                     }
-                    let tv = match v {
-                        serde_json::Value::Number(x) => toml::Value::Float(x.as_f64().unwrap_or(f64::NAN)),
-                        serde_json::Value::Bool(b) => toml::Value::Boolean(*b),
-                        serde_json::Value::String(s) => toml::Value::String(s.clone()),
-                        _ => continue,
-                    };
-                    put(&mut cols, row, k.clone(), tv);
+                    if k == "provenance" {
+                        for (pk, pv) in v.as_object().into_iter().flatten() {
+                            if let Some(tv) = json_value(pv) {
+                                put(&mut cols, row, format!("prov.{pk}"), tv);
+                            }
+                        }
+                    } else if let Some(tv) = json_value(v) {
+                        put(&mut cols, row, k.clone(), tv);
+                    }
                 }
                 for (k, v) in &s.final_diagnostics {
                     put(&mut cols, row, format!("diag.{k}"), toml::Value::Float(*v));
@@ -125,10 +183,7 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     }
     let mut columns = vec![Column::new("run_id".into(), &ids), Column::new("status".into(), &statuses), Column::new("problem".into(), &problems)];
     for (k, c) in cols {
-        columns.push(match c {
-            Col::Num(v) => Column::new(k.into(), v),
-            Col::Str(v) => Column::new(k.into(), v),
-        });
+        columns.push(c.into_column(k));
     }
     let mut df = DataFrame::new(n, columns)?;
     std::fs::create_dir_all(out)?;

@@ -82,7 +82,11 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
             outcome.skipped += 1;
         }
     }
-    let bar = if o.quiet { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
+    // Without a terminal (or quiet): one line per finished run instead of the bar.
+    let lines = !crate::record::progress::bars(o.quiet);
+    let bar = if lines { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
+    let (total, mut finished) = (todo.len(), 0usize);
+    let (mut cost_done, mut cost_left) = (0.0, todo.iter().map(|r| r.cost_s).sum::<f64>());
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg} (eta {eta})").unwrap().progress_chars("=> "));
     let t0 = Instant::now();
     let mut running: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
@@ -132,8 +136,12 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                     Status::Failed => outcome.failed += 1,
                     Status::Interrupted => outcome.interrupted += 1,
                 }
-                if o.quiet {
-                    eprintln!("{} {:?} val {:?}", r.id, summary.status, summary.final_val_loss);
+                finished += 1;
+                (cost_done, cost_left) = (cost_done + r.cost_s, cost_left - r.cost_s);
+                if lines {
+                    let (status, val) = (format!("{:?}", summary.status).to_lowercase(), summary.final_val_loss);
+                    let (run_s, all_s) = (started.elapsed().as_secs_f64(), t0.elapsed().as_secs_f64());
+                    eprintln!("{}", crate::record::progress::run_line(finished, total, &r.id, &status, val, run_s, all_s, cost_done, cost_left));
                 }
                 bar.inc(1);
             } else {
@@ -164,6 +172,7 @@ fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
     let dir = run_dir(&o.out, &r.id);
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
     atomic_write(&dir.config(), r.cfg.to_toml().as_bytes())?;
+    crate::record::tensorboard::write_run_hparams(&dir.root, &r.varying)?;
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.root.join("train.log"))?;
     let mut cmd = Command::new(&o.exe);
     cmd.arg("train")
@@ -211,6 +220,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         error: Some(msg),
         config_hash: Some(crate::record::identity::config_hash(&r.cfg)),
         warnings: Vec::new(),
+        provenance: None,
     };
     dir.write_summary(&s)?;
     Ok(s)

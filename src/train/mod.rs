@@ -10,9 +10,9 @@ use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
 use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use crate::param::Scaling;
 use crate::record::identity::{Prepared, config_hash, prepare};
-use crate::record::{Metrics, RunDir, Status, Summary, atomic_write};
-use checkpoint::{CheckpointState, warn};
+use crate::record::{Metrics, RunDir, Status, Summary, atomic_write, progress, provenance::Provenance, tensorboard};
 use anyhow::Result;
+use checkpoint::{CheckpointState, warn};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -31,7 +31,7 @@ pub struct TrainOptions {
     pub quiet: bool,
     /// Set by SIGINT/SIGTERM: checkpoint and stop cleanly.
     pub stop: Option<Arc<AtomicBool>>,
-    /// Print a line every this many steps when quiet (0 = never).
+    /// Print a line every this many steps when quiet or stderr is not a terminal (0 = never).
     pub log_every: usize,
     /// Start the directory over from step 0, whatever it holds (`--force`).
     pub force: bool,
@@ -131,8 +131,14 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
 
     let steps = cfg.train.steps;
     eprintln!("{}: starting at step {start}/{steps}", cfg.name);
+    let prov = Provenance::at_start(rayon::current_num_threads(), None);
+    let mut tb = tensorboard::EventWriter::create(&tensorboard::tb_dir(&dir.root));
+    let group = dir.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group, start as u64);
     let tokens_per_step = (data.batch_size * data.seq_len) as u64;
-    let bar = progress_bar(steps, opts.quiet);
+    // Without a terminal the bar draws nothing: lines instead (quiet's, plus every log_every).
+    let quiet = !progress::bars(opts.quiet);
+    let bar = progress_bar(steps, quiet);
     bar.set_position(start as u64);
     let t0 = Instant::now();
     let mut status = Status::Done;
@@ -155,6 +161,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         let loss_value = loss.clone().into_scalar::<f32>();
         if !loss_value.is_finite() || loss_value as f64 > cfg.train.diverge_loss {
             metrics.push(step, step as u64 * tokens_per_step, lr, loss_value, f32::NAN, wall_before + t0.elapsed().as_secs_f64());
+            tb.metrics_row(&metrics, metrics.len() - 1, 0.0);
             status = Status::Diverged;
             diverged_at = Some(step);
             break;
@@ -178,16 +185,17 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             last_diags = eval_diagnostics(&model, data, &base);
             metrics.set_eval(val as f32, &last_diags);
             dir.write_metrics(&metrics)?;
-            if opts.quiet {
+            if quiet {
                 eprintln!("{}: step {done}/{steps} train {loss_value:.4} val {val:.4}", cfg.name);
             } else {
                 bar.println(format!("step {done:>6}  train {loss_value:.4}  val {val:.4}"));
             }
         }
-        if opts.quiet && opts.log_every > 0 && done % opts.log_every == 0 {
-            eprintln!("{}: step {done}/{steps} loss {loss_value:.4}", cfg.name);
-        }
         let tok_s = (done - start) as f64 * tokens_per_step as f64 / t0.elapsed().as_secs_f64();
+        tb.metrics_row(&metrics, metrics.len() - 1, tokens_per_step as f64 / step_times.last().copied().unwrap_or(f64::NAN));
+        if quiet && opts.log_every > 0 && done % opts.log_every == 0 {
+            eprintln!("{}", progress::step_line(&cfg.name, done, start, steps, loss_value, t0.elapsed().as_secs_f64(), tok_s));
+        }
         bar.set_position(done as u64);
         bar.set_message(format!("loss {loss_value:.4}  {tok_s:.0} tok/s"));
         if cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0 && done < steps {
@@ -237,7 +245,9 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         error: None,
         config_hash: Some(hash),
         warnings,
+        provenance: Some(prov.finish()),
     };
+    tb.session_end(done_steps as u64, status, summary.final_val_loss, summary.best_val_loss);
     if status == Status::Interrupted {
         dir.write_summary(&summary)?;
     } else {
