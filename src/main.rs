@@ -69,7 +69,7 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Analyse a merged sweep directory: report.md, report.csv/.parquet and plots.
+    /// Analyse a merged sweep directory: report.md, report.csv/.parquet, plots and report.html.
     Report { dir: PathBuf },
     /// Reproduce a paper figure at small scale: runs (or reuses) its sweep, then draws it.
     Figure {
@@ -408,7 +408,7 @@ fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         let df = merge::merge(&out)?;
         print_best_lr(&df)?;
         match normlab::report::report(&out) {
-            Ok(r) => println!("report: {} ({} plots)", r.report_md.display(), r.plots.len()),
+            Ok(r) => println!("report: {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display()),
             Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
         }
     }
@@ -535,7 +535,7 @@ fn run() -> Result<()> {
         Cmd::Report { dir } => {
             let r = normlab::report::report(&dir)?;
             println!("{}", r.main_table);
-            println!("wrote {} ({} plots)", r.report_md.display(), r.plots.len());
+            println!("wrote {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display());
         }
         Cmd::Figure { name, list, jobs, no_run } => cmd_figure(name, list, jobs, no_run)?,
         Cmd::VerifyReference { dir } => {
