@@ -116,7 +116,7 @@ fn lr_sweep() -> Vec<Row> {
         for d in [32.0, 64.0, 128.0] {
             let eta: f64 = 4e-3 * 64.0 / d;
             for (i, lr) in (0..5).map(|k| 1e-3 * 2f64.powi(k)).enumerate() {
-                let loss = 2.0 + 0.08 * (lr.ln() - eta.ln()).powi(2) - 0.1 * (d / 32.0f64).ln();
+                let loss = 2.0 + 0.08 * (lr.ln() - eta.ln()).powi(2) - 0.1 * (d / 32.0f64).ln() - if arch == "ngpt" { 0.04 } else { 0.0 };
                 let (status, diverged_at, error) = match (arch, d as u32, i) {
                     (_, 128, 4) => ("diverged", Some(120.0), None),
                     ("ngpt", 64, 0) => ("failed", None, Some("worker killed <OOM> & gone")),
