@@ -1,6 +1,6 @@
 //! `report.html`: one self-contained interactive page per sweep — plotly.js embedded, the
-//! plots' traces built here as JSON (so tests can check them without a browser) and drawn by
-//! a few lines of page script (`html.js`). No network at view time.
+//! plots' traces built in Rust as JSON (`html/plots.rs`, so tests check them without a
+//! browser) and drawn by a few lines of page script (`html.js`). No network at view time.
 //!
 //! Plots (each only when the sweep has the data): final loss vs LR per group (one point per
 //! run, hover with run id and config, diverged runs as × on a "diverged" line, η* as a star);
