@@ -21,7 +21,7 @@ enum Cmd {
     Sweep(cli::sweep::SweepArgs),
     /// Coordinate check: activation size per module against width for the first steps.
     CoordCheck(cli::coord_check::CoordCheckArgs),
-    /// Analyse a merged sweep directory: report.md, report.csv/.parquet and plots.
+    /// Analyse a merged sweep directory: report.md, report.csv/.parquet, plots and report.html.
     Report(cli::report::ReportArgs),
     /// Reproduce a paper figure at small scale: runs (or reuses) its sweep, then draws it.
     Figure(cli::figure::FigureArgs),

@@ -12,6 +12,6 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> Result<()> {
     let r = normlab::report::report(&a.dir)?;
     println!("{}", r.main_table);
-    println!("wrote {} ({} plots)", r.report_md.display(), r.plots.len());
+    println!("wrote {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display());
     Ok(())
 }

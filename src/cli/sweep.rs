@@ -267,7 +267,7 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         merge::merge(&out)?;
         print_best_lr(&out)?;
         match normlab::report::report(&out) {
-            Ok(r) => println!("report: {} ({} plots)", r.report_md.display(), r.plots.len()),
+            Ok(r) => println!("report: {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display()),
             Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
         }
     }

@@ -1,7 +1,7 @@
 //! `normlab report RESULTS_DIR` (also run at the end of a sweep): the merged table
 //! (`results.parquet`, `curves.parquet`) → derived numbers (`report.csv`, `report.parquet`),
-//! a markdown report with the papers' numbers beside ours (`report.md`) and the plots
-//! (`plots/*.png|svg`).
+//! a markdown report with the papers' numbers beside ours (`report.md`), the plots
+//! (`plots/*.png|svg`) and one self-contained interactive page (`report.html`).
 //!
 //! What is computed (docs/variants.md §8):
 //! - **LR transfer**, when some group has ≥ 2 learning rates: η* per group (parabola in log LR;
@@ -20,10 +20,12 @@
 mod charts;
 mod derive;
 mod derived;
+mod html;
 mod tables;
 
 pub use charts::{Chart, save_charts};
 pub use derived::{Derived, derived_frame, to_csv};
+pub use html::{Page, Plot, RunRow, render as render_html, write_report_html};
 pub use tables::{md_table, slug};
 
 use crate::analysis::bootstrap::{Interval, OptimumBoot, axis_intervals, optimum_boot, scaled, speedup_interval};
@@ -161,6 +163,8 @@ pub struct ReportSummary {
     pub report_md: PathBuf,
     pub report_csv: PathBuf,
     pub report_parquet: PathBuf,
+    /// The interactive page (plotly embedded).
+    pub report_html: PathBuf,
     /// PNGs written (each with an SVG beside it).
     pub plots: Vec<PathBuf>,
     pub runs: usize,
@@ -173,6 +177,7 @@ impl fmt::Display for ReportSummary {
         writeln!(f, "{}", self.main_table)?;
         writeln!(f, "{} runs ({} missing); {} derived numbers", self.runs, self.missing, self.derived_rows)?;
         writeln!(f, "wrote {}, {}, {}", self.report_md.display(), self.report_csv.display(), self.report_parquet.display())?;
+        writeln!(f, "wrote {} (interactive, self-contained)", self.report_html.display())?;
         write!(
             f,
             "wrote {} plots (PNG + SVG) under {}",
@@ -183,7 +188,8 @@ impl fmt::Display for ReportSummary {
 }
 
 /// `normlab report DIR`: read `DIR/results.parquet` (+ `curves.parquet`, run metrics) and
-/// write `DIR/report.md`, `DIR/report.csv`, `DIR/report.parquet` and `DIR/plots/*.png|svg`.
+/// write `DIR/report.md`, `DIR/report.csv`, `DIR/report.parquet`, `DIR/report.html` and
+/// `DIR/plots/*.png|svg`.
 pub fn report(dir: &Path) -> Result<ReportSummary> {
     let a = Analysis::load(dir)?;
     let (charts, skipped) = a.all_charts();
@@ -198,6 +204,7 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
     crate::record::atomic_write(&report_csv, to_csv(&df)?.as_bytes())?;
     let report_parquet = dir.join("report.parquet");
     write_parquet(&report_parquet, &mut df)?;
+    let report_html = write_report_html(&a)?;
     let all = |_: &str| true;
     let main_table = if !a.speedups.is_empty() {
         a.speedup_table(&all)
@@ -215,6 +222,7 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
         report_md,
         report_csv,
         report_parquet,
+        report_html,
         plots,
         runs: a.runs.len(),
         missing,
