@@ -444,6 +444,7 @@ fn print_best_lr(df: &polars::prelude::DataFrame) -> Result<()> {
 
 fn main() {
     normlab::backend::tune_allocator();
+    normlab::backend::init_threads();
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
         std::process::exit(2);

@@ -80,6 +80,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating run directory {}", dir.root.display()))?;
     atomic_write(&dir.config(), cfg.to_toml().as_bytes())?;
 
+    crate::backend::apply_flush_denormals(cfg.train.flush_denormals);
     let base = opts.backend.device()?;
     let device = base.clone().autodiff();
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
@@ -212,6 +213,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
         backend: opts.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
+        flush_denormals: crate::backend::flush_denormals_enabled(),
         // The last evaluation's diagnostics (mean |α|, s_z, hidden norms, ...) plus the end-of-run ones.
         final_diagnostics: if status == Status::Done {
             last_diags.into_iter().chain(model.final_diagnostics()).collect()

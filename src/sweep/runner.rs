@@ -183,6 +183,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         normlab_version: env!("CARGO_PKG_VERSION").into(),
         backend: "flex".into(),
         threads: 0,
+        flush_denormals: r.cfg.train.flush_denormals,
         final_diagnostics: Default::default(),
         error: Some(msg),
     };
