@@ -7,6 +7,7 @@ pub mod plan;
 pub mod runner;
 pub mod slurm;
 pub mod spec;
+pub mod utilization;
 
 use plan::PlannedRun;
 use std::path::{Path, PathBuf};
