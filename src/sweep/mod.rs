@@ -5,6 +5,7 @@
 pub mod merge;
 pub mod plan;
 pub mod runner;
+pub mod schedule;
 pub mod slurm;
 pub mod spec;
 pub mod utilization;

@@ -79,6 +79,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
             outcome.skipped += 1;
         }
     }
+    super::schedule::longest_first(&mut todo);
     let bar = if o.quiet { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg} (eta {eta})").unwrap().progress_chars("=> "));
     let t0 = Instant::now();
