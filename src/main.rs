@@ -33,6 +33,7 @@ enum Cmd {
 
 fn main() {
     normlab::backend::tune_allocator();
+    normlab::backend::init_threads();
     let result = match Cli::parse().cmd {
         Cmd::Train(a) => cli::train::run(a),
         Cmd::Eval(a) => cli::eval::run(a),

@@ -249,7 +249,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     } else if s.file.refine.is_some() && a.shard.is_some() {
         eprintln!("{}: [refine] is skipped with --shard (it needs every group's results); run it unsharded after merging", s.name());
     }
-    let busy = if r.wall_s > 0.0 { r.cpu_s / (r.wall_s * (jobs * a.threads_per_run) as f64) } else { 0.0 };
+    let cpus = normlab::sweep::utilization::machine_cpus();
+    let busy = normlab::sweep::utilization::busy_fraction(r.cpu_s, r.wall_s, cpus);
     println!(
         "{}: {} done, {} diverged, {} failed, {} interrupted, {} already finished; wall {:.1} s, children CPU {:.1} s ({:.0}% of {} cores busy)",
         s.name(),
@@ -261,7 +262,7 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         r.wall_s,
         r.cpu_s,
         100.0 * busy,
-        jobs * a.threads_per_run
+        cpus
     );
     if a.shard.is_none() {
         merge::merge(&out)?;

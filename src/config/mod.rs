@@ -172,11 +172,19 @@ pub struct TrainConfig {
     pub diverge_loss: f64,
     /// Measure alignment exponents α̂, ω̂, ν̂ every this many steps on a fixed batch (0 = off).
     pub alignment_every: usize,
+    /// Flush subnormal floats to zero (FTZ+DAZ) in every computing thread. Left out of the
+    /// canonical TOML while on, so run ids of configs written before the switch are unchanged.
+    #[serde(skip_serializing_if = "is_true")]
+    pub flush_denormals: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1000, eval_every: 100, checkpoint_every: 250, diverge_loss: 20.0, alignment_every: 0 }
+        Self { steps: 1000, eval_every: 100, checkpoint_every: 250, diverge_loss: 20.0, alignment_every: 0, flush_denormals: true }
     }
 }
 

@@ -152,6 +152,9 @@ pub struct Summary {
     pub normlab_version: String,
     pub backend: String,
     pub threads: usize,
+    /// Whether subnormal floats were flushed to zero (FTZ+DAZ) in the computing threads.
+    #[serde(default)]
+    pub flush_denormals: bool,
     /// Diagnostics measured once at the end (condition numbers, anGPT ν calibration, ...).
     #[serde(default)]
     pub final_diagnostics: std::collections::BTreeMap<String, f64>,

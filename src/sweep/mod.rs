@@ -6,8 +6,10 @@ pub mod merge;
 pub mod plan;
 pub mod refine;
 pub mod runner;
+pub mod schedule;
 pub mod slurm;
 pub mod spec;
+pub mod utilization;
 
 use plan::PlannedRun;
 use std::path::{Path, PathBuf};

@@ -82,6 +82,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
             outcome.skipped += 1;
         }
     }
+    super::schedule::longest_first(&mut todo);
     // Without a terminal (or quiet): one line per finished run instead of the bar.
     let lines = !crate::record::progress::bars(o.quiet);
     let bar = if lines { ProgressBar::hidden() } else { ProgressBar::new(todo.len() as u64) };
@@ -216,6 +217,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         normlab_version: env!("CARGO_PKG_VERSION").into(),
         backend: "flex".into(),
         threads: 0,
+        flush_denormals: r.cfg.train.flush_denormals,
         final_diagnostics: Default::default(),
         error: Some(msg),
         config_hash: Some(crate::record::identity::config_hash(&r.cfg)),

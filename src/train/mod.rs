@@ -82,6 +82,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let hash = config_hash(cfg);
     atomic_write(&dir.config(), cfg.to_toml().as_bytes())?;
 
+    crate::backend::apply_flush_denormals(cfg.train.flush_denormals);
     let base = opts.backend.device()?;
     let device = base.clone().autodiff();
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
@@ -131,7 +132,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
 
     let steps = cfg.train.steps;
     eprintln!("{}: starting at step {start}/{steps}", cfg.name);
-    let prov = Provenance::at_start(rayon::current_num_threads(), None);
+    let prov = Provenance::at_start(rayon::current_num_threads(), Some(cfg.train.flush_denormals));
     let mut tb = tensorboard::EventWriter::create(&tensorboard::tb_dir(&dir.root));
     let group = dir.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group, start as u64);
@@ -236,6 +237,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
         backend: opts.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
+        flush_denormals: crate::backend::flush_denormals_enabled(),
         // The last evaluation's diagnostics (mean |α|, s_z, hidden norms, ...) plus the end-of-run ones.
         final_diagnostics: if status == Status::Done {
             last_diags.into_iter().chain(model.final_diagnostics()).collect()
