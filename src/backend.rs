@@ -58,9 +58,7 @@ fn wgpu_device() -> Result<Device> {
     });
     match rx.recv_timeout(std::time::Duration::from_secs(20)) {
         Ok(d) => Ok(d),
-        Err(_) => bail!(
-            "--backend wgpu: no GPU adapter answered within 20 s (no Vulkan/Metal/DX12 device or driver?); use --backend flex"
-        ),
+        Err(_) => bail!("--backend wgpu: no GPU adapter answered within 20 s (no Vulkan/Metal/DX12 device or driver?); use --backend flex"),
     }
 }
 
@@ -124,9 +122,7 @@ pub fn flush_denormals_enabled() -> bool {
 /// is set here and `apply_flush_denormals` reaches the workers.
 pub fn init_threads() {
     set_flush_denormals(true);
-    let _ = rayon::ThreadPoolBuilder::new()
-        .start_handler(|_| set_flush_denormals(true))
-        .build_global();
+    let _ = rayon::ThreadPoolBuilder::new().start_handler(|_| set_flush_denormals(true)).build_global();
 }
 
 /// Set the denormal mode on the calling thread and on every worker of rayon's global pool

@@ -7,19 +7,19 @@
 //! conformance (golden PyTorch checks) and bench sit beside them. The command line is the
 //! binary's `cli/`, which only parses, calls this library and prints.
 
-pub mod backend;
-pub mod config;
-pub mod data;
-pub mod kernels;
-pub mod param;
-pub mod model;
-pub mod record;
-pub mod train;
-pub mod sweep;
 pub mod analysis;
-pub mod probes;
-pub mod plot;
-pub mod report;
-pub mod figures;
-pub mod conformance;
+pub mod backend;
 pub mod bench;
+pub mod config;
+pub mod conformance;
+pub mod data;
+pub mod figures;
+pub mod kernels;
+pub mod model;
+pub mod param;
+pub mod plot;
+pub mod probes;
+pub mod record;
+pub mod report;
+pub mod sweep;
+pub mod train;

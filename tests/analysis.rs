@@ -414,9 +414,8 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
                         step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
                         flags: &[],
                     });
-                    let c: Vec<(u32, f32)> = (1..=10)
-                        .map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32))
-                        .collect();
+                    let c: Vec<(u32, f32)> =
+                        (1..=10).map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32)).collect();
                     if arch == "ngpt" && seed == 1.0 && b == 4000.0 {
                         let mut m = Metrics::default();
                         for &(s, v) in &c {
@@ -629,13 +628,8 @@ fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() 
     let dir = tmpdir("ladder");
     let l = power_law(6.0, 0.3, 1.2);
     // (arch, flags, k: steps-to-loss factor over GPT+)
-    let variants: [(&str, &[&str], f64); 5] = [
-        ("gpt_plus", &["no_qk_norm"], 0.8),
-        ("gpt_plus", &[], 1.0),
-        ("ngpt", &[], 1.3),
-        ("ngpt", &["norm_at_most_one"], 1.35),
-        ("angpt", &[], 1.4),
-    ];
+    let variants: [(&str, &[&str], f64); 5] =
+        [("gpt_plus", &["no_qk_norm"], 0.8), ("gpt_plus", &[], 1.0), ("ngpt", &[], 1.3), ("ngpt", &["norm_at_most_one"], 1.35), ("angpt", &[], 1.4)];
     let mut rows = Vec::new();
     for (arch, flags, k) in variants {
         for b in [500.0, 1000.0, 2000.0] {

@@ -13,8 +13,8 @@ use normlab::model::angpt::Angpt;
 use normlab::model::diagnostics::{constrained_norms, hidden_norms};
 use normlab::model::ngpt::Ngpt;
 use normlab::model::{Architecture, Probe, cross_entropy, tokens};
-use normlab::train::optim::{Optimizer, param_table};
 use normlab::train::init_model;
+use normlab::train::optim::{Optimizer, param_table};
 
 /// (d_model, n_layer, n_head, scalar_alpha) — a spread of shapes, not only the golden one.
 const SHAPES: [(usize, usize, usize, bool); 3] = [(32, 1, 2, false), (48, 3, 4, true), (64, 2, 8, false)];

@@ -2,8 +2,8 @@
 //! exponents' sanity values (rank-1 aligned update → exactly 1, independent random → ≈ ½).
 
 mod common;
-use normlab::model::alignment::exponent;
 use normlab::config::{ArchName, ParamName};
+use normlab::model::alignment::exponent;
 use normlab::probes::coord_check::{CoordCheck, CoordRow, width_slope};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 

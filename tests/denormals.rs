@@ -12,12 +12,7 @@ use std::hint::black_box;
 /// (FTZ/DAZ bits set, the product of two normal floats whose exact value is subnormal) on
 /// every worker of the global pool.
 fn workers() -> Vec<(bool, f32)> {
-    rayon::broadcast(|_| {
-        (
-            flush_denormals_enabled(),
-            black_box(1e-30f32) * black_box(1e-10f32),
-        )
-    })
+    rayon::broadcast(|_| (flush_denormals_enabled(), black_box(1e-30f32) * black_box(1e-10f32)))
 }
 
 #[test]
@@ -26,36 +21,21 @@ fn denormals_are_flushed_in_workers_unless_switched_off() {
     assert!(flush_denormals_enabled(), "main thread after init_threads");
     let w = workers();
     assert!(!w.is_empty());
-    assert!(
-        w.iter().all(|&(on, p)| on && p == 0.0),
-        "after init_threads: {w:?}"
-    );
+    assert!(w.iter().all(|&(on, p)| on && p == 0.0), "after init_threads: {w:?}");
 
     apply_flush_denormals(false);
     let w = workers();
-    assert!(
-        w.iter()
-            .all(|&(on, p)| !on && p > 0.0 && p < f32::MIN_POSITIVE),
-        "switched off: {w:?}"
-    );
+    assert!(w.iter().all(|&(on, p)| !on && p > 0.0 && p < f32::MIN_POSITIVE), "switched off: {w:?}");
 
     // A run applies its own switch to the pool and records it.
     let cfg = common::tiny("gpt", &["train.steps=2", "train.flush_denormals=true"]);
     let data = Dataset::load(&cfg.data, "tiny").unwrap();
-    let opts = TrainOptions {
-        out: common::tmpdir("ftz-on"),
-        quiet: true,
-        ..Default::default()
-    };
+    let opts = TrainOptions { out: common::tmpdir("ftz-on"), quiet: true, ..Default::default() };
     assert!(train(&cfg, &data, &opts).unwrap().flush_denormals);
     assert!(workers().iter().all(|&(on, p)| on && p == 0.0));
 
     let cfg = common::tiny("gpt", &["train.steps=2", "train.flush_denormals=false"]);
-    let opts = TrainOptions {
-        out: common::tmpdir("ftz-off"),
-        quiet: true,
-        ..Default::default()
-    };
+    let opts = TrainOptions { out: common::tmpdir("ftz-off"), quiet: true, ..Default::default() };
     let s = train(&cfg, &data, &opts).unwrap();
     assert!(!s.flush_denormals);
     assert!(workers().iter().all(|&(on, _)| !on));
@@ -67,13 +47,7 @@ fn denormals_are_flushed_in_workers_unless_switched_off() {
 fn switch_on_is_left_out_of_the_run_id() {
     let on = common::tiny("gpt", &[]);
     assert!(on.train.flush_denormals, "on by default");
-    assert!(
-        !on.to_toml().contains("flush_denormals"),
-        "default must not change run ids"
-    );
+    assert!(!on.to_toml().contains("flush_denormals"), "default must not change run ids");
     let off = common::tiny("gpt", &["train.flush_denormals=false"]);
-    assert_ne!(
-        normlab::sweep::plan::run_id(&on),
-        normlab::sweep::plan::run_id(&off)
-    );
+    assert_ne!(normlab::sweep::plan::run_id(&on), normlab::sweep::plan::run_id(&off));
 }

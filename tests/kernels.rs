@@ -114,10 +114,8 @@ fn fused_normalizations_match_composite_in_value_and_gradient() {
             let g = x.grad(&(y.clone() * upstream.clone()).sum().backward()).unwrap();
             (y.inner(), split_heads(g, h))
         };
-        let pairs: [(&str, &dyn Fn(Tensor<4>) -> Tensor<4>, &dyn Fn(Tensor<4>) -> Tensor<4>); 2] = [
-            ("rms", &|x| rms_normalize(x), &|x| rms_normalize_composite(x)),
-            ("unit", &|x| unit_norm(x, 3), &|x| unit_norm_composite(x, 3)),
-        ];
+        let pairs: [(&str, &dyn Fn(Tensor<4>) -> Tensor<4>, &dyn Fn(Tensor<4>) -> Tensor<4>); 2] =
+            [("rms", &|x| rms_normalize(x), &|x| rms_normalize_composite(x)), ("unit", &|x| unit_norm(x, 3), &|x| unit_norm_composite(x, 3))];
         for (name, fused, composite) in pairs {
             let ((y1, g1), (y2, g2)) = (run(fused), run(composite));
             let (ey, eg) = (rel(y1, y2), rel(g1, g2));

@@ -55,7 +55,17 @@ fn config_round_trip_for_every_arch_and_param() {
 fn coord_check_config_and_tag_for_every_arch_and_param() {
     for a in ArchName::ALL {
         for p in ParamName::ALL {
-            let cc = CoordCheck { arch: *a, param: *p, widths: vec![32, 64], steps: 1, lr: 1e-2, head_dim: 16, n_layer: 1, seed: 0, corpus: common::root().join("data/kjv.txt") };
+            let cc = CoordCheck {
+                arch: *a,
+                param: *p,
+                widths: vec![32, 64],
+                steps: 1,
+                lr: 1e-2,
+                head_dim: 16,
+                n_layer: 1,
+                seed: 0,
+                corpus: common::root().join("data/kjv.txt"),
+            };
             let cfg = cc.config(64).unwrap();
             assert_eq!((cfg.arch, cfg.param.name), (*a, *p));
             assert_eq!(cc.tag(), format!("{}-{}", a.as_str(), p.as_str()));

@@ -104,10 +104,7 @@ fn power_experiment(rng: &mut SmallRng, k: f64, seeds: usize) -> Vec<Vec<(f64, f
     (0..seeds)
         .map(|_| {
             let offset = 0.01 * normal(rng);
-            [250.0, 500.0, 1000.0, 2000.0, 4000.0]
-                .iter()
-                .map(|&b: &f64| (b, 6.0 * (k * b).powf(-0.3) + 1.2 + offset + 0.004 * normal(rng)))
-                .collect()
+            [250.0, 500.0, 1000.0, 2000.0, 4000.0].iter().map(|&b: &f64| (b, 6.0 * (k * b).powf(-0.3) + 1.2 + offset + 0.004 * normal(rng))).collect()
         })
         .collect()
 }

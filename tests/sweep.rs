@@ -84,7 +84,12 @@ fn bad_sweep_files_give_located_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--shard 3/2") && err.contains("out of range"), "{err}");
-    let out = Command::new(exe()).args(["sweep", "sweeps/smoke.toml", "--shard", "auto", "--dry-run"]).env_remove("SLURM_ARRAY_TASK_ID").current_dir(common::root()).output().unwrap();
+    let out = Command::new(exe())
+        .args(["sweep", "sweeps/smoke.toml", "--shard", "auto", "--dry-run"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .current_dir(common::root())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("SLURM_ARRAY_TASK_ID"));
 }
 
@@ -92,7 +97,9 @@ fn bad_sweep_files_give_located_errors() {
 fn absurd_lr_run_is_recorded_as_diverged_and_the_sweep_finishes() {
     let p = write_sweep(
         "diverge",
-        &format!("[sweep]\nname = \"d\"\n{TINY_BASE}[grid]\noptim.lr = [3e-3, 1e3]\n[[when]]\nmatch = {{ optim.lr = 1e3 }}\nset = {{ optim.grad_clip = 0.0, optim.warmup_steps = 0, train.diverge_loss = 6.0 }}\n"),
+        &format!(
+            "[sweep]\nname = \"d\"\n{TINY_BASE}[grid]\noptim.lr = [3e-3, 1e3]\n[[when]]\nmatch = {{ optim.lr = 1e3 }}\nset = {{ optim.grad_clip = 0.0, optim.warmup_steps = 0, train.diverge_loss = 6.0 }}\n"
+        ),
     );
     let out_dir = p.parent().unwrap().join("out");
     let out = normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);

@@ -70,10 +70,7 @@ fn schedule_warmup_then_cosine_to_floor() {
 #[test]
 fn bpe_tokenizer_is_trained_once_and_round_trips() {
     let cache = common::tmpdir("bpe");
-    let cfg = common::tiny(
-        "gpt",
-        &["data.tokenizer=\"bpe\"", "data.vocab_size=300", &format!("data.cache_dir=\"{}\"", cache.display())],
-    );
+    let cfg = common::tiny("gpt", &["data.tokenizer=\"bpe\"", "data.vocab_size=300", &format!("data.cache_dir=\"{}\"", cache.display())]);
     let d = Dataset::load(&cfg.data, "tiny").unwrap();
     assert_eq!(d.vocab_size(), 300);
     let file = std::fs::read_dir(cache.join("tokenizers")).unwrap().next().unwrap().unwrap().path();

@@ -84,8 +84,8 @@ impl fmt::Display for Interval {
 /// Two-sided 97.5% quantile of Student's t with `df` degrees of freedom.
 pub fn t975(df: usize) -> f64 {
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101,
-        2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+        2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
     ];
     match df {
         0 => f64::INFINITY,
@@ -189,13 +189,7 @@ pub fn axis_intervals(groups: &[(f64, &OptimumBoot)]) -> Option<(f64, Interval, 
 /// ((budget, loss) per seed) resampled (paired when both sides have the same seed count),
 /// mean curves and S recomputed. Returns the interval of S and the fraction of draws where
 /// the target fell outside the variant's budgets (counted at their bound).
-pub fn speedup_interval(
-    estimate: f64,
-    reference: &[Vec<(f64, f64)>],
-    var: &[Vec<(f64, f64)>],
-    budget_ref: f64,
-    draws: usize,
-) -> (Interval, f64) {
+pub fn speedup_interval(estimate: f64, reference: &[Vec<(f64, f64)>], var: &[Vec<(f64, f64)>], budget_ref: f64, draws: usize) -> (Interval, f64) {
     let seeds = reference.len().min(var.len());
     if seeds < 2 {
         return (Interval::Unavailable { seeds }, 0.0);

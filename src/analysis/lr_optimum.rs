@@ -94,8 +94,7 @@ pub fn lr_optimum(points: &[(f64, f64)]) -> Option<LrOptimum> {
     let (ib, &best) = means.iter().enumerate().filter(|(_, m)| m.is_finite()).min_by(|a, b| a.1.total_cmp(b.1))?;
     // Only the high-LR side can be unstable; slow low LRs are merely far (nearest-first keeps
     // the window close to the optimum).
-    let usable: Vec<bool> =
-        means.iter().enumerate().map(|(i, &m)| m.is_finite() && (i <= ib || m <= best + UNSTABLE_EXCESS * best.abs())).collect();
+    let usable: Vec<bool> = means.iter().enumerate().map(|(i, &m)| m.is_finite() && (i <= ib || m <= best + UNSTABLE_EXCESS * best.abs())).collect();
     // Grow the window from the best LR, nearest neighbour (in ln lr) first, never across an
     // unusable LR.
     let (mut lo, mut hi) = (ib, ib);
@@ -109,14 +108,8 @@ pub fn lr_optimum(points: &[(f64, f64)]) -> Option<LrOptimum> {
             (None, None) => break,
         }
     }
-    let base = LrOptimum {
-        eta_star: grid[ib].x.exp(),
-        loss_star: best,
-        bound: edge_bound(ib, grid.len()),
-        points: grid.len(),
-        fit_points: 0,
-        diverged,
-    };
+    let base =
+        LrOptimum { eta_star: grid[ib].x.exp(), loss_star: best, bound: edge_bound(ib, grid.len()), points: grid.len(), fit_points: 0, diverged };
     if hi - lo + 1 < 3 {
         return Some(base);
     }

@@ -7,7 +7,6 @@ pub mod lr_optimum;
 pub mod runs;
 pub mod speedup;
 
-
 /// max η* / min η* across the values of a swept axis.
 pub fn drift_factor(etas: &[f64]) -> f64 {
     let max = etas.iter().cloned().fold(f64::MIN, f64::max);

@@ -157,8 +157,7 @@ pub fn runs(df: &DataFrame, keys: &[String]) -> Result<Vec<Run>> {
     let status = str_col(Some("status"));
     let arch = str_col(Some(ARCH));
     let param = str_col(param_column(df));
-    let (lr, seed, steps, seq, width, depth) =
-        (f64_col(LR), f64_col(SEED), f64_col(STEPS), f64_col(SEQ_LEN), f64_col(WIDTH), f64_col(DEPTH));
+    let (lr, seed, steps, seq, width, depth) = (f64_col(LR), f64_col(SEED), f64_col(STEPS), f64_col(SEQ_LEN), f64_col(WIDTH), f64_col(DEPTH));
     let loss = f64_col("final_val_loss");
     let st = f64_col("step_time_s");
     let sh = f64_col("cfg.param.scale_horizon");

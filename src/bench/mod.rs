@@ -4,8 +4,8 @@
 
 use crate::config::{ArchName, RunConfig};
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::train::optim::{Optimizer, param_table};
 use crate::param::Scaling;
+use crate::train::optim::{Optimizer, param_table};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
@@ -104,10 +104,7 @@ fn sync<M: burn::module::Module>(m: &M) {
 
 /// Bench config: d=128, L=4, H=4, T=128, batch 16, vocab 256 unless overridden.
 pub fn bench_config(arch: ArchName, overrides: &[String]) -> anyhow::Result<RunConfig> {
-    let base = format!(
-        "arch = \"{}\"\n[model]\nd_model = 128\nn_layer = 4\nn_head = 4\n[data]\nseq_len = 128\nbatch_size = 16\n",
-        arch.as_str()
-    );
+    let base = format!("arch = \"{}\"\n[model]\nd_model = 128\nn_layer = 4\nn_head = 4\n[data]\nseq_len = 128\nbatch_size = 16\n", arch.as_str());
     RunConfig::from_toml_str(&base, "bench", overrides)
 }
 
@@ -132,11 +129,8 @@ pub fn run(archs: &[ArchName], overrides: &[String], vocab: usize, steps: usize,
         benches.push(Bench::new(&cfg, vocab, &device));
     }
     let mut rng = SmallRng::seed_from_u64(0);
-    let mut results: Vec<BenchResult> = benches
-        .iter()
-        .zip(archs)
-        .map(|(b, &a)| BenchResult { arch: a, times: StepTimes::default(), tokens_per_step: b.tokens_per_step() })
-        .collect();
+    let mut results: Vec<BenchResult> =
+        benches.iter().zip(archs).map(|(b, &a)| BenchResult { arch: a, times: StepTimes::default(), tokens_per_step: b.tokens_per_step() }).collect();
     for b in &mut benches {
         b.run(warmup, &mut rng, &mut StepTimes::default());
     }

@@ -28,10 +28,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 }
 
 fn print_bench(results: &[normlab::bench::BenchResult]) {
-    println!(
-        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}",
-        "arch", "tok/s", "step ms", "fwd ms", "bwd ms", "optim ms", "constr ms"
-    );
+    println!("{:<10} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}", "arch", "tok/s", "step ms", "fwd ms", "bwd ms", "optim ms", "constr ms");
     for r in results {
         let t = &r.times;
         println!(

@@ -31,7 +31,17 @@ pub struct CoordCheckArgs {
 
 pub fn run(a: CoordCheckArgs) -> Result<()> {
     let steps = a.steps;
-    let cc = CoordCheck { arch: a.arch, param: a.param, widths: a.widths, steps, lr: a.lr, head_dim: a.head_dim, n_layer: a.layers, seed: 0, corpus: a.corpus };
+    let cc = CoordCheck {
+        arch: a.arch,
+        param: a.param,
+        widths: a.widths,
+        steps,
+        lr: a.lr,
+        head_dim: a.head_dim,
+        n_layer: a.layers,
+        seed: 0,
+        corpus: a.corpus,
+    };
     let rows = cc.run()?;
     let out = a.out.unwrap_or_else(|| PathBuf::from("results/coord-check").join(cc.tag()));
     write(&rows, &out)?;

@@ -46,8 +46,23 @@ pub fn run(a: FigureArgs) -> Result<()> {
     } else {
         match name.as_str() {
             "coord-check" => {
-                for (arch, param) in [(ArchName::Gpt, ParamName::Sp), (ArchName::Gpt, ParamName::Mup), (ArchName::Ngpt, ParamName::Sp), (ArchName::Ngpt, ParamName::Nugpt)] {
-                    let cc = CoordCheck { arch, param, widths: vec![32, 64, 128, 256], steps: 5, lr: 1e-2, head_dim: 16, n_layer: 2, seed: 0, corpus: "data/kjv.txt".into() };
+                for (arch, param) in [
+                    (ArchName::Gpt, ParamName::Sp),
+                    (ArchName::Gpt, ParamName::Mup),
+                    (ArchName::Ngpt, ParamName::Sp),
+                    (ArchName::Ngpt, ParamName::Nugpt),
+                ] {
+                    let cc = CoordCheck {
+                        arch,
+                        param,
+                        widths: vec![32, 64, 128, 256],
+                        steps: 5,
+                        lr: 1e-2,
+                        head_dim: 16,
+                        n_layer: 2,
+                        seed: 0,
+                        corpus: "data/kjv.txt".into(),
+                    };
                     let data = PathBuf::from("results/coord-check").join(cc.tag());
                     if !no_run {
                         write(&cc.run()?, &data)?;
@@ -91,4 +106,3 @@ fn train_if_needed(exe: &Path, config: &str, run: &RunDir) -> Result<()> {
     }
     Ok(())
 }
-

@@ -146,16 +146,7 @@ pub struct OptimConfig {
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        Self {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.95,
-            eps: 1e-8,
-            weight_decay: 0.1,
-            grad_clip: 1.0,
-            warmup_steps: 100,
-            min_lr_frac: 0.0,
-        }
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1.0, warmup_steps: 100, min_lr_frac: 0.0 }
     }
 }
 
@@ -211,7 +202,15 @@ pub struct ParamConfig {
 
 impl Default for ParamConfig {
     fn default() -> Self {
-        Self { name: ParamName::Sp, base_width: 64, base_depth: 4, base_steps: 500, base_heads: None, scale_horizon: true, mup_readout: "multiplier".into() }
+        Self {
+            name: ParamName::Sp,
+            base_width: 64,
+            base_depth: 4,
+            base_steps: 500,
+            base_heads: None,
+            scale_horizon: true,
+            mup_readout: "multiplier".into(),
+        }
     }
 }
 
@@ -266,8 +265,7 @@ fn default_seed() -> u64 {
 impl RunConfig {
     /// Read a TOML file, apply `--set key=value` overrides, validate the result.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config file", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read config file", path.display()))?;
         Self::from_toml_str(&text, &path.display().to_string(), overrides)
     }
 
@@ -282,9 +280,7 @@ impl RunConfig {
                 apply_override(&mut table, ov)?;
             }
             let value = toml::Value::Table(table);
-            RunConfig::deserialize(value).map_err(|e| {
-                anyhow::anyhow!("{origin} with --set {}: {e}", overrides.join(" --set "))
-            })?
+            RunConfig::deserialize(value).map_err(|e| anyhow::anyhow!("{origin} with --set {}: {e}", overrides.join(" --set ")))?
         };
         cfg.validate().map_err(|e| locate(e, text, origin))?;
         Ok(cfg)
@@ -298,10 +294,7 @@ impl RunConfig {
             return err("model.d_model", "d_model, n_head and n_layer must be positive".into());
         }
         if m.d_model % m.n_head != 0 {
-            return err(
-                "model.n_head",
-                format!("expected n_head to divide d_model, got d_model = {} and n_head = {}", m.d_model, m.n_head),
-            );
+            return err("model.n_head", format!("expected n_head to divide d_model, got d_model = {} and n_head = {}", m.d_model, m.n_head));
         }
         if (m.d_model / m.n_head) % 2 != 0 {
             return err("model.n_head", format!("RoPE needs an even head dimension, got d_head = {}", m.d_model / m.n_head));

@@ -8,8 +8,8 @@
 use crate::config::{ArchName, OptimConfig, Rope, RunConfig};
 use crate::model::layers::rope;
 use crate::model::{Architecture, Probe, cross_entropy, with_arch};
-use crate::train::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
 use crate::param::Scaling;
+use crate::train::optim::{Optimizer, ParamInfo, global_grad_norm, param_table};
 use anyhow::{Context, Result, bail};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -73,11 +73,7 @@ fn transpose(shape: &[usize], data: &[f32]) -> Vec<f32> {
 fn golden_for(file: &GoldenFile, path: &str, rank: usize) -> Result<(Vec<usize>, Vec<f32>)> {
     let name = reference_name(path);
     let g = file.get(&name).with_context(|| format!("golden tensor `{name}` (for our `{path}`) not found"))?;
-    Ok(if needs_transpose(path, rank) {
-        (vec![g.shape[1], g.shape[0]], transpose(&g.shape, &g.data))
-    } else {
-        (g.shape.clone(), g.data.clone())
-    })
+    Ok(if needs_transpose(path, rank) { (vec![g.shape[1], g.shape[0]], transpose(&g.shape, &g.data)) } else { (g.shape.clone(), g.data.clone()) })
 }
 
 /// Replace every parameter's value with the golden tensor of the same (mapped) name.
@@ -246,9 +242,8 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     };
     let ids = &io["input_ids"];
     let (b, t) = (ids.shape[0], ids.shape[1]);
-    let as_tokens = |g: &Golden| -> Tensor<2, Int> {
-        Tensor::from_data(TensorData::new(g.data.iter().map(|&v| v as i64).collect::<Vec<_>>(), [b, t]), &device)
-    };
+    let as_tokens =
+        |g: &Golden| -> Tensor<2, Int> { Tensor::from_data(TensorData::new(g.data.iter().map(|&v| v as i64).collect::<Vec<_>>(), [b, t]), &device) };
     let (x, y) = (as_tokens(ids), as_tokens(&io["targets"]));
     let lr = rc.lr;
     let mut checks = Vec::new();
@@ -275,7 +270,12 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
         let s = &rin.shape;
         let tin = Tensor::<4>::from_data(TensorData::new(rin.data.clone(), [s[0], s[1], s[2], s[3]]), &base);
         let ours: Vec<f32> = rope(tin, cfg.model.rope).into_data().try_into_vec().unwrap();
-        checks.push(Check { name: "activation rope_out".into(), err: max_abs(&ours, &rout.data), tol: 1e-4, detail: format!("{:?}", cfg.model.rope) });
+        checks.push(Check {
+            name: "activation rope_out".into(),
+            err: max_abs(&ours, &rout.data),
+            tol: 1e-4,
+            detail: format!("{:?}", cfg.model.rope),
+        });
     }
     let loss = cross_entropy(logits, y.clone());
     let loss_v = loss.clone().into_scalar::<f32>() as f64;
@@ -318,7 +318,12 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
         checks.push(compare_conditioned("end to end: after_step", &snapshot(&m), &after1, &[&grads1], lr));
         let loss2 = cross_entropy(m.forward(x.clone(), &mut Probe::off()), y.clone());
         let l2 = loss2.clone().into_scalar::<f32>() as f64;
-        checks.push(Check { name: "end to end: loss_step2".into(), err: (l2 - scalar(&io["loss_step2"])).abs(), tol: 1e-5, detail: format!("{l2:.6}") });
+        checks.push(Check {
+            name: "end to end: loss_step2".into(),
+            err: (l2 - scalar(&io["loss_step2"])).abs(),
+            tol: 1e-5,
+            detail: format!("{l2:.6}"),
+        });
         let g2 = GradientsParams::from_grads(loss2.backward(), &m);
         checks.push(compare_all("end to end: grads_step2", &grads_by_name(&g2, &params), &grads2, 1e-5));
         let (m, _) = opt.step(m, g2, &params, lr);
@@ -371,14 +376,7 @@ fn golden_grads(params: &[ParamInfo], file: &GoldenFile, device: &Device) -> Res
 pub fn print_report(checks: &[Check]) -> bool {
     let failed = checks.iter().filter(|c| !c.pass()).count();
     for c in checks {
-        println!(
-            "{:<4} {:<36} max abs err {:>9.2e}  tol {:>7.1e}  {}",
-            if c.pass() { "ok" } else { "FAIL" },
-            c.name,
-            c.err,
-            c.tol,
-            c.detail
-        );
+        println!("{:<4} {:<36} max abs err {:>9.2e}  tol {:>7.1e}  {}", if c.pass() { "ok" } else { "FAIL" }, c.name, c.err, c.tol, c.detail);
     }
     if failed == 0 {
         println!("verify-reference: PASS");
@@ -387,4 +385,3 @@ pub fn print_report(checks: &[Check]) -> bool {
     }
     failed == 0
 }
-

@@ -19,8 +19,7 @@ impl Corpus {
         }
         let bytes = std::fs::read(path).with_context(|| format!("{origin}: `data.path`: cannot read {}", path.display()))?;
         let sha256 = sha256_hex(&bytes);
-        let text = String::from_utf8(bytes)
-            .map_err(|e| anyhow::anyhow!("{origin}: `data.path` = \"{}\" is not UTF-8 text ({e})", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{origin}: `data.path` = \"{}\" is not UTF-8 text ({e})", path.display()))?;
         if text.is_empty() {
             bail!("{origin}: `data.path` = \"{}\" is empty", path.display());
         }

@@ -90,11 +90,8 @@ impl Dataset {
         }
         let span = self.val.len() - window;
         let n = self.val_starts.len();
-        let starts: Vec<usize> = if seq_len == self.seq_len {
-            self.val_starts.clone()
-        } else {
-            (0..n).map(|i| if n == 1 { 0 } else { i * span / (n - 1) }).collect()
-        };
+        let starts: Vec<usize> =
+            if seq_len == self.seq_len { self.val_starts.clone() } else { (0..n).map(|i| if n == 1 { 0 } else { i * span / (n - 1) }).collect() };
         starts.chunks(self.batch_size.max(1)).map(|c| self.windows(&self.val, c, seq_len)).collect()
     }
 

@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tokenizers::models::bpe::{BPE, BpeTrainerBuilder};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{
-    DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper, TokenizerBuilder, TokenizerImpl,
-};
+use tokenizers::{DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper, TokenizerBuilder, TokenizerImpl};
 
 type Bpe = TokenizerImpl<BPE, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>;
 
@@ -35,10 +33,7 @@ impl Tokenizer {
         let file = dir.join(format!("{}-bpe{vocab}.json", corpus.sha256));
         if file.exists() {
             let tk = tokenizers::Tokenizer::from_file(&file).map_err(|e| {
-                anyhow::anyhow!(
-                    "corrupt tokenizer cache {}: {e}; expected a tokenizers JSON file (delete it to retrain)",
-                    file.display()
-                )
+                anyhow::anyhow!("corrupt tokenizer cache {}: {e}; expected a tokenizers JSON file (delete it to retrain)", file.display())
             })?;
             if tk.get_vocab_size(true) == 0 {
                 bail!("corrupt tokenizer cache {}: empty vocabulary (delete it to retrain)", file.display());
@@ -82,15 +77,10 @@ impl Tokenizer {
 
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         match self {
-            Tokenizer::Char { index, .. } => text
-                .chars()
-                .map(|c| index.get(&c).copied().ok_or_else(|| anyhow::anyhow!("character {c:?} not in the vocabulary")))
-                .collect(),
-            Tokenizer::Bpe(tk) => Ok(tk
-                .encode(text, false)
-                .map_err(|e| anyhow::anyhow!("BPE encode: {e}"))?
-                .get_ids()
-                .to_vec()),
+            Tokenizer::Char { index, .. } => {
+                text.chars().map(|c| index.get(&c).copied().ok_or_else(|| anyhow::anyhow!("character {c:?} not in the vocabulary"))).collect()
+            }
+            Tokenizer::Bpe(tk) => Ok(tk.encode(text, false).map_err(|e| anyhow::anyhow!("BPE encode: {e}"))?.get_ids().to_vec()),
         }
     }
 

@@ -2,8 +2,8 @@
 //! alignment exponents over training (νGPT Figs. 4–6) and length extrapolation (nGPT
 //! Fig. 13). `normlab figure` trains (or reuses) the runs, then calls these.
 
-use crate::probes::length_extrapolation::eval_contexts;
 use crate::plot::LineChart;
+use crate::probes::length_extrapolation::eval_contexts;
 use crate::record::{Metrics, RunDir};
 use anyhow::{Result, bail};
 use std::path::Path;
@@ -13,24 +13,30 @@ pub fn alignment(run: &RunDir, dest: &Path) -> Result<String> {
     let m = Metrics::read(&run.metrics())?;
     let col = |name: &str| m.diag.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     let l0 = m.train_loss.first().copied().unwrap_or(f32::NAN) as f64;
-    let mut by_step = LineChart::new("alignment exponents during training (νGPT base model)", "step", "exponent").hline(0.5, "no alignment ½").hline(0.75, "mid ¾");
-    let mut by_loss = LineChart::new("alignment exponents vs loss decrease", "train-loss decrease L(0) − L(t)", "exponent").hline(0.5, "½").hline(0.75, "¾");
+    let mut by_step =
+        LineChart::new("alignment exponents during training (νGPT base model)", "step", "exponent").hline(0.5, "no alignment ½").hline(0.75, "mid ¾");
+    let mut by_loss =
+        LineChart::new("alignment exponents vs loss decrease", "train-loss decrease L(0) − L(t)", "exponent").hline(0.5, "½").hline(0.75, "¾");
     let mut rows = Vec::new();
     for kind in ["hidden", "lm_head"] {
         for e in ["alpha", "omega", "nu"] {
-            let Some(v) = col(&format!("align.{e}.{kind}")) else { bail!("{}: no align.* columns (train with train.alignment_every > 0)", run.root.display()) };
-            let pts: Vec<(f64, f64, f64)> = v
-                .iter()
-                .enumerate()
-                .filter_map(|(i, x)| x.map(|x| (m.step[i] as f64 + 1.0, l0 - smooth(&m.train_loss, i), x)))
-                .collect();
+            let Some(v) = col(&format!("align.{e}.{kind}")) else {
+                bail!("{}: no align.* columns (train with train.alignment_every > 0)", run.root.display())
+            };
+            let pts: Vec<(f64, f64, f64)> =
+                v.iter().enumerate().filter_map(|(i, x)| x.map(|x| (m.step[i] as f64 + 1.0, l0 - smooth(&m.train_loss, i), x))).collect();
             // Plain names: the embedded font draws combining hats (α̂) detached from the letter.
             let label = format!("{e} {}", if kind == "hidden" { "hidden" } else { "readout" });
             by_step = by_step.series(label.clone(), pts.iter().map(|p| (p.0, p.2)).collect());
             by_loss = by_loss.series(label.clone(), pts.iter().map(|p| (p.1, p.2)).collect());
             let w: f64 = pts.iter().map(|p| p.1.max(0.0)).sum();
             let weighted = pts.iter().map(|p| p.1.max(0.0) * p.2).sum::<f64>() / w.max(1e-12);
-            rows.push(format!("| {label} | {:.3} | {:.3} | {:.3} |", pts.first().map_or(f64::NAN, |p| p.2), pts.last().map_or(f64::NAN, |p| p.2), weighted));
+            rows.push(format!(
+                "| {label} | {:.3} | {:.3} | {:.3} |",
+                pts.first().map_or(f64::NAN, |p| p.2),
+                pts.last().map_or(f64::NAN, |p| p.2),
+                weighted
+            ));
         }
     }
     std::fs::create_dir_all(dest)?;
@@ -52,7 +58,10 @@ fn smooth(loss: &[f32], i: usize) -> f64 {
 
 /// Validation loss at multiples of the training context for each run, one line per run.
 pub fn length_extrapolation(runs: &[(&str, RunDir)], multiples: &[f64], dest: &Path) -> Result<String> {
-    let mut chart = LineChart::new("length extrapolation: loss beyond the training context", "context / training context", "validation loss (nats/char)").log_x().data_ticks_x();
+    let mut chart =
+        LineChart::new("length extrapolation: loss beyond the training context", "context / training context", "validation loss (nats/char)")
+            .log_x()
+            .data_ticks_x();
     let mut md = String::from("| model | ");
     md.push_str(&multiples.iter().map(|m| format!("{m}×")).collect::<Vec<_>>().join(" | "));
     md.push_str(" |\n|---|");

@@ -124,9 +124,7 @@ pub fn get(name: &str) -> Option<&'static Figure> {
 /// Draw figure `name` from the sweep output directory `sweep_out_dir` into `dest`
 /// (PNG + SVG per chart and a `README.md` snippet with the relevant table).
 pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
-    let Some(fig) = get(name) else {
-        bail!("unknown figure {name:?}; known: {}", FIGURES.iter().map(|f| f.name).collect::<Vec<_>>().join(", "))
-    };
+    let Some(fig) = get(name) else { bail!("unknown figure {name:?}; known: {}", FIGURES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")) };
     if name == "coord-check" {
         return draw_coord_check(fig, sweep_out_dir, dest);
     }
@@ -195,8 +193,7 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
 }
 
 fn write_snippet(fig: &Figure, src: &Path, dest: &Path, pngs: &[std::path::PathBuf], table: &str) -> Result<()> {
-    let mut md =
-        format!("## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\n\n", fig.name, fig.description, fig.paper, src.display(), fig.sweep);
+    let mut md = format!("## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\n\n", fig.name, fig.description, fig.paper, src.display(), fig.sweep);
     for p in pngs {
         let f = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         md += &format!("![{f}]({f})\n\n");
@@ -213,9 +210,7 @@ fn draw_coord_check(fig: &Figure, dir: &Path, dest: &Path) -> Result<()> {
         bail!("figure coord-check needs {} (run `normlab coord-check --out {}`)", path.display(), dir.display());
     }
     let df = read_parquet(&path)?;
-    let f = |n: &str| -> Result<Vec<f64>> {
-        Ok(df.column(n)?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-    };
+    let f = |n: &str| -> Result<Vec<f64>> { Ok(df.column(n)?.cast(&DataType::Float64)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect()) };
     let (width, step, rms) = (f("width")?, f("step")?, f("rms")?);
     let module: Vec<String> = df.column("module")?.str()?.iter().map(|s| s.unwrap_or("").to_string()).collect();
     // step → module → [(width, rms)], modules in first-seen order.
@@ -251,10 +246,8 @@ fn draw_coord_check(fig: &Figure, dir: &Path, dest: &Path) -> Result<()> {
         bail!("{} has no rows", path.display());
     }
     let cols = panels.len().min(3);
-    let title = format!(
-        "coordinate check: activation RMS vs width ({})",
-        dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
-    );
+    let title =
+        format!("coordinate check: activation RMS vs width ({})", dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
     let grid = Grid::new(title, panels, cols)
         .note("Flat lines across width = activations keep their size (μP-correct); growing lines = mis-scaled updates.");
     let pngs = save_charts(&[("coord_check".into(), Chart::Grid(grid))], dest)?;

@@ -41,8 +41,7 @@ impl Verdict {
 
 const WIDTH_RULE: &str = "reproduced when νGPT's width drift upper bound ≤ 2× and nGPT's lower bound lies above νGPT's upper bound; not reproduced when νGPT's lower bound > 2×, nGPT's upper bound ≤ 2×, or nGPT's upper bound lies below νGPT's lower bound.";
 const MUP_RULE: &str = "reproduced when μP's width drift upper bound ≤ 2× and SP's lower bound lies above μP's upper bound; not reproduced when μP's lower bound > 2× or SP's upper bound lies below μP's lower bound.";
-const DEPTH_RULE: &str =
-    "reproduced when the depth drift upper bound of both nGPT and νGPT is ≤ 2×; not reproduced when either lower bound is > 2×.";
+const DEPTH_RULE: &str = "reproduced when the depth drift upper bound of both nGPT and νGPT is ≤ 2×; not reproduced when either lower bound is > 2×.";
 const HORIZON_RULE: &str = "without the m_data factor: reproduced when the slope interval lies below 0 and contains −1/3; not reproduced when it lies entirely above −0.2 or below −0.5.";
 const SPEEDUP_RULE: &str = "reproduced when the lower bound of S (nGPT over GPT) at the largest budget is > 1 at every context length; not reproduced when the upper bound is < 1 at some context length.";
 

@@ -54,12 +54,7 @@ impl FusedAttention for Flex {
 }
 
 impl<C: CheckpointStrategy> FusedAttention for Autodiff<Flex, C> {
-    fn fused_causal_attention(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        scale: f64,
-    ) -> FloatTensor<Self> {
+    fn fused_causal_attention(q: FloatTensor<Self>, k: FloatTensor<Self>, v: FloatTensor<Self>, scale: f64) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct CausalAttentionBackward;
 
@@ -125,7 +120,15 @@ fn forward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, scale: f64) -> (FlexT
 
 /// (dQ, dK, dV) for upstream gradient `d_o`; dQ and dK in [B, H, T, Dh] memory (RoPE's
 /// backward reads them next), dV in [B, T, H, Dh] memory (the head split's backward is then free).
-fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse: &[f32], d_o: &FlexTensor, scale: f64) -> (FlexTensor, FlexTensor, FlexTensor) {
+fn backward(
+    q: &FlexTensor,
+    k: &FlexTensor,
+    v: &FlexTensor,
+    o: &FlexTensor,
+    lse: &[f32],
+    d_o: &FlexTensor,
+    scale: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
     let shape @ [b, h, t, d] = dims(q);
     let (qh, kh, vh, oh, doh) = (Heads::of(q), Heads::of(k), Heads::of(v), Heads::of(o), Heads::of(d_o));
     let (dq, dqh, dq_layout) = alloc(shape, false);
@@ -155,7 +158,8 @@ fn backward(q: &FlexTensor, k: &FlexTensor, v: &FlexTensor, o: &FlexTensor, lse:
             }
             // δ_i = Σ_c dO[i,c]·O[i,c]
             for (i, di) in delta.iter_mut().enumerate() {
-                let (o_row, do_row) = unsafe { (std::slice::from_raw_parts(o0.add(i * oh.row), d), std::slice::from_raw_parts(do0.add(i * doh.row), d)) };
+                let (o_row, do_row) =
+                    unsafe { (std::slice::from_raw_parts(o0.add(i * oh.row), d), std::slice::from_raw_parts(do0.add(i * doh.row), d)) };
                 *di = rows::dot(o_row, do_row);
             }
             // dS = P ⊙ (dP − δ); zero in the future half since P is.

@@ -32,11 +32,25 @@ pub unsafe fn gemm(m: usize, n: usize, k: usize, dst: Mat, lhs: Mat, rhs: Mat, s
     let par = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     unsafe {
         gemm::gemm(
-            m, n, k,
-            dst.ptr as *mut f32, dst.cs, dst.rs, false,
-            lhs.ptr, lhs.cs, lhs.rs,
-            rhs.ptr, rhs.cs, rhs.rs,
-            0.0, scale, false, false, false, par,
+            m,
+            n,
+            k,
+            dst.ptr as *mut f32,
+            dst.cs,
+            dst.rs,
+            false,
+            lhs.ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs.ptr,
+            rhs.cs,
+            rhs.rs,
+            0.0,
+            scale,
+            false,
+            false,
+            false,
+            par,
         )
     }
 }

@@ -72,4 +72,3 @@ pub fn dims(x: &FlexTensor) -> [usize; 4] {
     let s = x.layout().shape();
     [s[0], s[1], s[2], s[3]]
 }
-

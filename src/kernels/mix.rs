@@ -7,6 +7,7 @@
 //! ∂x = a ⊙ ∂z, ∂y = b ⊙ ∂z, ∂a = Σ_rows ∂z ⊙ x, ∂b = Σ_rows ∂z ⊙ y (partial sums over fixed
 //! row blocks added in block order, so the result does not depend on the thread count).
 
+use super::{rows_per_task, shaped_like};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -15,7 +16,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use super::{rows_per_task, shaped_like};
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]

@@ -7,17 +7,17 @@
 mod causal_attention;
 mod gemm;
 mod heads;
-mod mix;
 mod matmul;
+mod mix;
 mod normalize;
 mod rope;
 pub mod rows;
 mod swiglu;
 
 pub use causal_attention::{causal_attention, causal_attention_composite};
-pub use normalize::{RMS_EPS, UNIT_FLOOR, rms_normalize, rms_normalize_composite, unit_norm, unit_norm_composite};
 pub use matmul::matmul;
 pub use mix::{mix, mix_composite};
+pub use normalize::{RMS_EPS, UNIT_FLOOR, rms_normalize, rms_normalize_composite, unit_norm, unit_norm_composite};
 pub use rope::rope_fused;
 pub use swiglu::{swiglu, swiglu_composite};
 

@@ -7,6 +7,7 @@
 //! dx = (dy − c · y · Σ(dy ⊙ y)) / n, where c = 1/width (RMS) or 1 (unit; dx = dy / n when
 //! the clamp is active).
 
+use super::{rows, rows_per_task, shaped_like, width};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -15,7 +16,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use super::{rows, rows_per_task, shaped_like, width};
 use rayon::prelude::*;
 
 /// ε inside RMSNorm's root, as in the reference.
@@ -125,14 +125,12 @@ fn backward(y: &FlexTensor, n: &[f32], rms: bool, dy: &FlexTensor) -> FlexTensor
     let dys: &[f32] = dy.as_slice().expect("contiguous");
     let mut dx = super::output(ys.len());
     let rows = rows_per_task(w);
-    dx.par_chunks_mut(rows * w).zip(ys.par_chunks(rows * w)).zip(dys.par_chunks(rows * w)).zip(n.par_chunks(rows)).for_each(
-        |(((dx, y), dy), n)| {
-            for (((dx, y), dy), &n) in dx.chunks_mut(w).zip(y.chunks(w)).zip(dy.chunks(w)).zip(n) {
-                let inv = 1.0 / n.abs();
-                let proj = if n < 0.0 { 0.0 } else { c * rows::dot(y, dy) };
-                rows::normalize_backward(dx, y, dy, proj, inv);
-            }
-        },
-    );
+    dx.par_chunks_mut(rows * w).zip(ys.par_chunks(rows * w)).zip(dys.par_chunks(rows * w)).zip(n.par_chunks(rows)).for_each(|(((dx, y), dy), n)| {
+        for (((dx, y), dy), &n) in dx.chunks_mut(w).zip(y.chunks(w)).zip(dy.chunks(w)).zip(n) {
+            let inv = 1.0 / n.abs();
+            let proj = if n < 0.0 { 0.0 } else { c * rows::dot(y, dy) };
+            rows::normalize_backward(dx, y, dy, proj, inv);
+        }
+    });
     shaped_like(y, dx, w)
 }

@@ -8,6 +8,7 @@
 //! [B, T, H, Dh] memory, so the head split's backward is free.
 
 use super::heads::{Heads, Out, alloc, dims, readable, tensor};
+use super::rows;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -16,7 +17,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use super::rows;
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]

@@ -6,6 +6,7 @@
 //! one multi-threaded pass each way, backward writing d[u | g] directly:
 //! du = dy ⊙ g σ(g), dg = dy ⊙ u σ(g) (1 + g (1 − σ(g))).
 
+use super::{rows, rows_per_task, shaped_like, width};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -15,7 +16,6 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::activation::silu;
-use super::{rows, rows_per_task, shaped_like, width};
 use rayon::prelude::*;
 
 #[backend_extension(Flex, Autodiff)]
@@ -25,11 +25,7 @@ pub trait FusedSwiglu: burn::backend::Backend {
 
 /// SwiGLU over the last axis of `uv` ([.., 2·D] → [.., D]): fused on flex, composite elsewhere.
 pub fn swiglu<const D: usize>(uv: Tensor<D>) -> Tensor<D> {
-    if super::fusable(&uv) {
-        Tensor::from_dispatch(<Dispatch as FusedSwiglu>::fused_swiglu(uv.into_dispatch()))
-    } else {
-        swiglu_composite(uv)
-    }
+    if super::fusable(&uv) { Tensor::from_dispatch(<Dispatch as FusedSwiglu>::fused_swiglu(uv.into_dispatch())) } else { swiglu_composite(uv) }
 }
 
 /// The same maths from burn tensor ops: first half u, second half the gate.

@@ -129,7 +129,8 @@ impl AlignmentProbe {
             let (Some(h0), Some(ht)) = (self.h0.get(&input), h.get(&input)) else { continue };
             let dw: Vec<f32> = wt.iter().zip(w0).map(|(a, b)| a - b).collect();
             let dh: Vec<f32> = ht.iter().zip(h0).map(|(a, b)| a - b).collect();
-            let vals = [("alpha", exponent(&dw, *din, *dout, ht)), ("omega", exponent(w0, *din, *dout, &dh)), ("nu", exponent(&dw, *din, *dout, &dh))];
+            let vals =
+                [("alpha", exponent(&dw, *din, *dout, ht)), ("omega", exponent(w0, *din, *dout, &dh)), ("nu", exponent(&dw, *din, *dout, &dh))];
             let kind = kind_of(path);
             for (name, v) in vals {
                 add(format!("align.{name}.{kind}"), v);

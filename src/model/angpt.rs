@@ -15,8 +15,7 @@
 
 use super::constraint::{Constraint, project_to_sphere};
 use super::layers::{
-    RmsNorm, apply, apply_scaled, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, rope,
-    split_heads, swiglu, unit_norm,
+    RmsNorm, apply, apply_scaled, causal_attention, embedding, filled, linear, matmul_tokens, merge_heads, mix, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{Rope, RunConfig};
@@ -155,8 +154,16 @@ impl Block {
         let v = split_heads(apply(&self.value, x.clone()), c.n_head);
         set(&mut self, NU_V, sq_norm(v));
         // Attention output per head, with ν_v applied, before ν_att.
-        let qn = if c.exact_qk_norm { self.q_norm.forward(split_heads(apply(&self.query, x.clone()), c.n_head)) } else { split_heads(apply(&self.query, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
-        let kn = if c.exact_qk_norm { self.k_norm.forward(split_heads(apply(&self.key, x.clone()), c.n_head)) } else { split_heads(apply(&self.key, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>() };
+        let qn = if c.exact_qk_norm {
+            self.q_norm.forward(split_heads(apply(&self.query, x.clone()), c.n_head))
+        } else {
+            split_heads(apply(&self.query, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>()
+        };
+        let kn = if c.exact_qk_norm {
+            self.k_norm.forward(split_heads(apply(&self.key, x.clone()), c.n_head))
+        } else {
+            split_heads(apply(&self.key, x.clone()), c.n_head) * self.nu(NU_QK).unsqueeze::<4>()
+        };
         let vv = split_heads(apply(&self.value, x.clone()), c.n_head) * self.nu(NU_V).unsqueeze::<4>();
         let o = causal_attention(rope(qn, c.rope), rope(kn, c.rope), vv, 1.0 / (dh as f64).sqrt());
         set(&mut self, NU_ATT, sq_norm(o.clone()));
@@ -264,10 +271,7 @@ impl Architecture for Angpt {
     const CONSTRAINT: Option<Constraint> = Some(Constraint::NormAtMostOne);
 
     fn final_diagnostics(&self) -> Vec<(String, f64)> {
-        self.nu_table()
-            .into_iter()
-            .flat_map(|(name, cal, ana)| [(format!("{name}.calibrated"), cal), (format!("{name}.analytic"), ana)])
-            .collect()
+        self.nu_table().into_iter().flat_map(|(name, cal, ana)| [(format!("{name}.calibrated"), cal), (format!("{name}.analytic"), ana)]).collect()
     }
 
     fn diagnostics(&self) -> Vec<(String, f64)> {

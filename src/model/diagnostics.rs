@@ -48,9 +48,7 @@ pub fn attention_condition_numbers(wq: &[f32], wk: &[f32], d: usize, n_head: usi
             let q: Vec<Vec<f64>> = (0..dh).map(|j| col(wq, j)).collect();
             let k: Vec<Vec<f64>> = (0..dh).map(|j| col(wk, j)).collect();
             // Nonzero singular values of Q Kᵀ (Q, K: d×dh) are √eig(Lᵀ (QᵀQ) L) with KᵀK = L Lᵀ.
-            let gram = |a: &Vec<Vec<f64>>| -> Vec<Vec<f64>> {
-                (0..dh).map(|i| (0..dh).map(|j| dot(&a[i], &a[j])).collect()).collect()
-            };
+            let gram = |a: &Vec<Vec<f64>>| -> Vec<Vec<f64>> { (0..dh).map(|i| (0..dh).map(|j| dot(&a[i], &a[j])).collect()).collect() };
             let (gq, gk) = (gram(&q), gram(&k));
             let Some(l) = cholesky(&gk) else { return f64::INFINITY };
             let s = mat_mul(&mat_mul(&transpose(&l), &gq), &l);

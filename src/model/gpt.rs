@@ -3,7 +3,7 @@
 //! attention with 1/√d_head, SwiGLU with a d→8d input projection (second half gates),
 //! untied input/output embeddings, no biases, no position embedding.
 
-use super::layers::{apply, RmsNorm, causal_attention, embedding, linear, merge_heads, rope, split_heads, swiglu};
+use super::layers::{RmsNorm, apply, causal_attention, embedding, linear, merge_heads, rope, split_heads, swiglu};
 use super::{Architecture, Probe};
 use crate::config::{Rope, RunConfig};
 use crate::param::{Role, Scaling};

@@ -28,9 +28,7 @@ pub struct GptPlus {
 impl Architecture for GptPlus {
     fn init(cfg: &RunConfig, vocab: usize, scaling: &Scaling, device: &Device) -> Self {
         let dh = cfg.d_head();
-        let qk = (0..cfg.model.n_layer)
-            .map(|_| QkNorm { q_norm: RmsNorm::new(dh, device), k_norm: RmsNorm::new(dh, device) })
-            .collect();
+        let qk = (0..cfg.model.n_layer).map(|_| QkNorm { q_norm: RmsNorm::new(dh, device), k_norm: RmsNorm::new(dh, device) }).collect();
         Self { gpt: Gpt::build(cfg, vocab, scaling, device), qk }
     }
 

@@ -2,10 +2,10 @@
 //! SwiGLU, head reshapes, and the parameter constructors.
 
 use crate::config::Rope;
+pub use crate::kernels::{RMS_EPS, causal_attention, mix, rms_normalize, swiglu, unit_norm};
 use burn::module::Param;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-pub use crate::kernels::{RMS_EPS, causal_attention, mix, rms_normalize, swiglu, unit_norm};
 
 /// RMSNorm with a learnable gain: x / √(mean(x²) + 1e-6) ⊙ g (eps inside the root, as the reference).
 #[derive(Module, Debug)]
@@ -25,10 +25,7 @@ impl RmsNorm {
 
 /// Bias-free linear layer with N(0, std²) init. burn's weight layout is [d_in, d_out].
 pub fn linear(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
-    LinearConfig::new(d_in, d_out)
-        .with_bias(false)
-        .with_initializer(Initializer::Normal { mean: 0.0, std })
-        .init(device)
+    LinearConfig::new(d_in, d_out).with_bias(false).with_initializer(Initializer::Normal { mean: 0.0, std }).init(device)
 }
 
 /// x·W for x [B, T, d_in] as one [B·T, d_in] × [d_in, d_out] matrix product: one large GEMM

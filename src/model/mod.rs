@@ -4,20 +4,20 @@
 //! [`Architecture`], add a variant to `config::ArchName` and one line to [`with_arch`].
 
 pub mod alignment;
+pub mod angpt;
 pub mod constraint;
-pub mod layers;
 pub mod diagnostics;
-pub mod params;
 pub mod gpt;
 pub mod gpt_plus;
+pub mod layers;
 pub mod ngpt;
-pub mod angpt;
+pub mod params;
 
-pub use constraint::{Constraint, project_to_sphere, sphere_axis};
 use crate::config::RunConfig;
 use crate::param::{Rescaler, Role, Scaling};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+pub use constraint::{Constraint, project_to_sphere, sphere_axis};
 
 /// A transformer variant. One training loop serves all of them; they differ only here.
 pub trait Architecture: Module + Clone + std::fmt::Debug + Send + 'static {

@@ -5,8 +5,8 @@
 //! θ is stored, θ·s_init/s_scale is used.
 
 use super::constraint::{Constraint, project_to_sphere};
-use super::layers::{apply, apply_scaled, 
-    causal_attention, lerp, embedding, filled, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
+use super::layers::{
+    apply, apply_scaled, causal_attention, embedding, filled, lerp, linear, matmul_tokens, merge_heads, rope, split_heads, swiglu, unit_norm,
 };
 use super::{Architecture, Probe};
 use crate::config::{NormOptions, Rope, RunConfig};
@@ -149,7 +149,6 @@ impl Block {
         let alpha_m = (self.mlp_alpha.val() * c.alpha).abs();
         unit_norm(lerp(h, h_m, alpha_m), 2)
     }
-
 }
 
 impl Architecture for Ngpt {

@@ -14,13 +14,7 @@ impl Parameterization for Sp {
             Role::HiddenOut => GPT_INIT_STD / (2.0 * ctx.shape.n_layer as f64).sqrt(),
             _ => GPT_INIT_STD,
         };
-        Multipliers {
-            init_std,
-            lr: 1.0,
-            forward: 1.0,
-            eps: ctx.eps,
-            weight_decay: if decays(role) { ctx.weight_decay } else { 0.0 },
-        }
+        Multipliers { init_std, lr: 1.0, forward: 1.0, eps: ctx.eps, weight_decay: if decays(role) { ctx.weight_decay } else { 0.0 } }
     }
 
     fn scale_trick(&self, ctx: &Context, r: Rescaler) -> ScaleTrick {

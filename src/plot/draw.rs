@@ -1,7 +1,7 @@
 //! Drawing internals: axes, legend column, notes rows, markers, panels; PNG + SVG output.
 
-use super::*;
 use super::ticks::*;
+use super::*;
 
 /// A linear axis (over data or log10 data) whose tick positions are chosen here.
 #[derive(Clone, Debug)]
@@ -142,11 +142,8 @@ pub(super) fn legend_width(names: &[String]) -> u32 {
 pub(super) fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[LegendEntry]) -> Result<DrawingArea<DB, Shift>> {
     let (w, h) = area.dim_in_pixel();
     let style = (FONT, 14).into_font().color(&BLACK);
-    let text_w = entries
-        .iter()
-        .map(|e| area.estimate_text_size(&e.name, &style.clone().into_text_style(area)).map(|s| s.0).unwrap_or(200))
-        .max()
-        .unwrap_or(0);
+    let text_w =
+        entries.iter().map(|e| area.estimate_text_size(&e.name, &style.clone().into_text_style(area)).map(|s| s.0).unwrap_or(200)).max().unwrap_or(0);
     let lw = (text_w + 64).clamp(100, 440).min(w / 2);
     let (left, right) = area.split_horizontally(w - lw);
     let row = 22i32;
@@ -154,9 +151,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, ent
     for (i, e) in entries.iter().enumerate() {
         let y = 20 + row * i as i32;
         if i + 1 == fit && entries.len() > fit {
-            right
-                .draw_text(&format!("… and {} more", entries.len() - i), &style.clone().into_text_style(&right), (8, y - 8))
-                .map_err(perr)?;
+            right.draw_text(&format!("… and {} more", entries.len() - i), &style.clone().into_text_style(&right), (8, y - 8)).map_err(perr)?;
             break;
         }
         let line_style = e.color.stroke_width(2);
@@ -214,8 +209,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     if xs.is_empty() || (ys.is_empty() && c.y_range.is_none()) {
         return no_data(area);
     }
-    let (mut x0, mut x1) =
-        (xs.iter().cloned().map(tx).fold(f64::INFINITY, f64::min), xs.iter().cloned().map(tx).fold(f64::NEG_INFINITY, f64::max));
+    let (mut x0, mut x1) = (xs.iter().cloned().map(tx).fold(f64::INFINITY, f64::min), xs.iter().cloned().map(tx).fold(f64::NEG_INFINITY, f64::max));
     if x1 - x0 < 1e-12 {
         let d = if c.log_x { 0.3 } else { x0.abs().max(1.0) * 0.1 };
         x0 -= d;
@@ -338,9 +332,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
                 0 => chart.draw_series(pts.map(|p| EmptyElement::at(p) + Circle::new((0, 0), 4, f))).map(|_| ()),
                 1 => chart.draw_series(pts.map(|p| EmptyElement::at(p) + TriangleMarker::new((0, 0), 5, f))).map(|_| ()),
                 2 => chart.draw_series(pts.map(|p| EmptyElement::at(p) + Rectangle::new([(-4, -4), (4, 4)], f))).map(|_| ()),
-                _ => chart
-                    .draw_series(pts.map(|p| EmptyElement::at(p) + Polygon::new(vec![(0, -5), (5, 0), (0, 5), (-5, 0)], f)))
-                    .map(|_| ()),
+                _ => chart.draw_series(pts.map(|p| EmptyElement::at(p) + Polygon::new(vec![(0, -5), (5, 0), (0, 5), (-5, 0)], f))).map(|_| ()),
             }
             .map_err(perr)?;
         }

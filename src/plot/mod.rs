@@ -24,9 +24,9 @@ mod ticks;
 
 pub use spread::Spread;
 
-pub use ticks::{fmt_num, fmt_sci, nice_ticks};
 use draw::*;
 use ticks::tick_formatter;
+pub use ticks::{fmt_num, fmt_sci, nice_ticks};
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
@@ -407,9 +407,7 @@ impl BarChart {
             }
             let y = (n - 1 - i) as f64;
             let c = PALETTE[b.color.unwrap_or(i) % PALETTE.len()];
-            chart
-                .draw_series(std::iter::once(Rectangle::new([(lo, y + 0.18), (b.value, y + 0.82)], c.mix(0.85).filled())))
-                .map_err(perr)?;
+            chart.draw_series(std::iter::once(Rectangle::new([(lo, y + 0.18), (b.value, y + 0.82)], c.mix(0.85).filled()))).map_err(perr)?;
             let mut end = b.value;
             if let Some(e) = b.err.filter(|e| e.is_finite() && *e > 0.0) {
                 let style = BLACK.stroke_width(2);

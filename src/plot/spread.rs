@@ -52,12 +52,8 @@ pub(super) fn draw_spreads<DB: DrawingBackend>(
             for p in &sp.points {
                 let (x, lo, hi) = (tx(p.0), clip(p.1), clip(p.2));
                 let style = col.mix(0.8).stroke_width(2);
-                chart
-                    .draw_series(std::iter::once(EmptyElement::at((x, lo)) + PathElement::new(vec![(-5, 0), (5, 0)], style)))
-                    .map_err(perr)?;
-                chart
-                    .draw_series(std::iter::once(EmptyElement::at((x, hi)) + PathElement::new(vec![(-5, 0), (5, 0)], style)))
-                    .map_err(perr)?;
+                chart.draw_series(std::iter::once(EmptyElement::at((x, lo)) + PathElement::new(vec![(-5, 0), (5, 0)], style))).map_err(perr)?;
+                chart.draw_series(std::iter::once(EmptyElement::at((x, hi)) + PathElement::new(vec![(-5, 0), (5, 0)], style))).map_err(perr)?;
                 chart.draw_series(LineSeries::new(vec![(x, lo), (x, hi)], style)).map_err(perr)?;
             }
         }

@@ -44,8 +44,7 @@ pub(super) fn tick_formatter(ticks: &[f64]) -> Box<dyn Fn(f64) -> String> {
     if ticks.iter().any(|v| *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5)) {
         return Box::new(fmt_sci);
     }
-    let exact =
-        |d: usize| ticks.iter().all(|v| (format!("{v:.d$}").parse::<f64>().unwrap_or(f64::NAN) - v).abs() <= 1e-9 * v.abs().max(1.0));
+    let exact = |d: usize| ticks.iter().all(|v| (format!("{v:.d$}").parse::<f64>().unwrap_or(f64::NAN) - v).abs() <= 1e-9 * v.abs().max(1.0));
     let distinct = |d: usize| {
         let mut l: Vec<String> = ticks.iter().map(|v| format!("{v:.d$}")).collect();
         l.dedup();

@@ -8,9 +8,9 @@
 use crate::config::{ArchName, ParamName, RunConfig};
 use crate::data::Dataset;
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::train::optim::{Optimizer, param_table};
 use crate::record::write_parquet;
 use crate::train::init_model;
+use crate::train::optim::{Optimizer, param_table};
 use anyhow::Result;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -127,8 +127,7 @@ fn coord_rows<A: Architecture>(cfg: &RunConfig, data: &Dataset, width: usize) ->
 
 /// Least-squares slope of log(value) against log(width) for one module at one step.
 pub fn width_slope(rows: &[CoordRow], module: &str, step: usize, value: impl Fn(&CoordRow) -> f64) -> f64 {
-    let pts: Vec<(f64, f64)> =
-        rows.iter().filter(|r| r.module == module && r.step == step).map(|r| (r.width as f64, value(r))).collect();
+    let pts: Vec<(f64, f64)> = rows.iter().filter(|r| r.module == module && r.step == step).map(|r| (r.width as f64, value(r))).collect();
     crate::analysis::log_log_slope(&pts)
 }
 

@@ -63,10 +63,9 @@ impl Analysis {
                 ka.partial_cmp(&kb).unwrap().then(a.label.cmp(&b.label))
             });
             let fam_label = if axis_idx.is_empty() { "all groups".to_string() } else { label(&pick(&self.keys, &fam_idx), &fam) };
-            let mut chart =
-                LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss")
-                    .log_x()
-                    .data_ticks_x();
+            let mut chart = LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss")
+                .log_x()
+                .data_ticks_x();
             let finite: Vec<f64> = gs.iter().flat_map(|g| g.curve.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
             // Cut exploded (not diverged) losses: above lo + 3·(upper quartile − lo).
             if let (Some(lo), Some(q75)) = (finite.iter().cloned().reduce(f64::min), quantile(&finite, 0.75)) {
@@ -116,7 +115,8 @@ impl Analysis {
                     )
                     .whiskers(d.points.iter().zip(&d.eta_ci).filter_map(|(p, c)| Some((p.0, c.lo()?, c.hi()?))).collect());
             }
-            chart = chart.note("legend: drift max η* / min η* (its 95% interval) and the slope d ln η* / d ln x; whiskers: η*'s 95% seed-bootstrap interval");
+            chart = chart
+                .note("legend: drift max η* / min η* (its 95% interval) and the slope d ln η* / d ln x; whiskers: η*'s 95% seed-bootstrap interval");
             let edges: usize = ds.iter().map(|d| d.points.iter().filter(|p| p.2).count()).sum();
             if edges > 0 {
                 chart = chart.note(format!("{edges} η* at the edge of the LR grid (bounds, not fits); see report.md"));
@@ -124,8 +124,7 @@ impl Analysis {
             if ax == STEPS {
                 // The paper's slope −1/3 through the first family's geometric centre.
                 let p = &ds[0].points;
-                let (mx, my) =
-                    (p.iter().map(|q| q.0.ln()).sum::<f64>() / p.len() as f64, p.iter().map(|q| q.1.ln()).sum::<f64>() / p.len() as f64);
+                let (mx, my) = (p.iter().map(|q| q.0.ln()).sum::<f64>() / p.len() as f64, p.iter().map(|q| q.1.ln()).sum::<f64>() / p.len() as f64);
                 let (x0, x1) = (p.first().unwrap().0, p.last().unwrap().0);
                 let f = |x: f64| (my - (x.ln() - mx) / 3.0).exp();
                 chart = chart.push(Series {
@@ -187,17 +186,14 @@ impl Analysis {
                             .iter()
                             .filter(|l| l.0.0 == *b)
                             .min_by(|x, y| {
-                                let f =
-                                    |l: &((u64, u64), Vec<&str>)| self.mean_val_curve(&l.1).last().map(|p| p.1).unwrap_or(f64::INFINITY);
+                                let f = |l: &((u64, u64), Vec<&str>)| self.mean_val_curve(&l.1).last().map(|p| p.1).unwrap_or(f64::INFINITY);
                                 f(x).partial_cmp(&f(y)).unwrap_or(std::cmp::Ordering::Equal)
                             })
                             .cloned()
                     })
                     .collect();
             }
-            lines.sort_by(|a, b| {
-                unbits(a.0.0).partial_cmp(&unbits(b.0.0)).unwrap().then(unbits(a.0.1).partial_cmp(&unbits(b.0.1)).unwrap())
-            });
+            lines.sort_by(|a, b| unbits(a.0.0).partial_cmp(&unbits(b.0.0)).unwrap().then(unbits(a.0.1).partial_cmp(&unbits(b.0.1)).unwrap()));
             let title = label(&self.keys, &k);
             let chart = LineChart::new(format!("validation loss vs step — {title}"), "step", "val loss");
             let mut series = Vec::new();
@@ -250,10 +246,9 @@ impl Analysis {
                 continue;
             }
             let name = Self::comparison_name(c);
-            let mut chart =
-                LineChart::new(format!("final val loss vs training budget — {name}"), "budget (steps, one run each)", "final val loss")
-                    .log_x()
-                    .data_ticks_x();
+            let mut chart = LineChart::new(format!("final val loss vs training budget — {name}"), "budget (steps, one run each)", "final val loss")
+                .log_x()
+                .data_ticks_x();
             for (vn, v) in vs {
                 chart = chart.series(vn.clone(), mean_curve(&v.3).iter().map(|p| (p.0, p.1)).collect());
             }
@@ -321,11 +316,8 @@ impl Analysis {
                     continue;
                 }
                 let Some((lr, _)) = v.3.get(&bits(b)).and_then(best_at_budget) else { continue };
-                let ids: Vec<&str> = c
-                    .run_ids
-                    .get(vn)
-                    .map(|x| x.iter().filter(|r| r.1 == b && r.2 == lr).map(|r| r.0.as_str()).collect())
-                    .unwrap_or_default();
+                let ids: Vec<&str> =
+                    c.run_ids.get(vn).map(|x| x.iter().filter(|r| r.1 == b && r.2 == lr).map(|r| r.0.as_str()).collect()).unwrap_or_default();
                 let curve = self.mean_val_curve(&ids);
                 if curve.is_empty() {
                     continue;
@@ -370,18 +362,13 @@ impl Analysis {
             if rows.len() < 2 {
                 continue;
             }
-            let file = if ctx == "all runs" {
-                format!("ladder_t{}", fmt_num(unbits(t)))
-            } else {
-                format!("ladder_{}_t{}", slug(&ctx), fmt_num(unbits(t)))
-            };
+            let file =
+                if ctx == "all runs" { format!("ladder_t{}", fmt_num(unbits(t))) } else { format!("ladder_{}_t{}", slug(&ctx), fmt_num(unbits(t))) };
             let ctx = if ctx == "all runs" { String::new() } else { format!("{ctx} ") };
             let budgets: BTreeSet<u64> = rows.iter().map(|r| bits(r.budget)).collect();
             let b = if budgets.len() == 1 { format!("budget {}", fmt_num(rows[0].budget)) } else { "largest budget each".into() };
-            let mut chart = BarChart::new(
-                format!("final val loss per variant — {ctx}T={}, {b}", fmt_num(unbits(t))),
-                "final val loss (lower is better)",
-            );
+            let mut chart =
+                BarChart::new(format!("final val loss per variant — {ctx}T={}, {b}", fmt_num(unbits(t))), "final val loss (lower is better)");
             for (i, r) in rows.iter().enumerate() {
                 let ann = match r.gain_pct {
                     Some(g) if i > 0 => format!("{:.4} ({g:+.2}%)", r.loss),
@@ -463,13 +450,8 @@ impl Analysis {
                 continue;
             }
             seen.insert(vlabel.clone());
-            let title = format!(
-                "learned scales vs step — {vlabel} ({} steps, lr {}, d={}, run {})",
-                fmt_num(r.steps),
-                fmt_lr(r.lr),
-                fmt_num(r.width),
-                r.id
-            );
+            let title =
+                format!("learned scales vs step — {vlabel} ({} steps, lr {}, d={}, run {})", fmt_num(r.steps), fmt_lr(r.lr), fmt_num(r.width), r.id);
             let cols = panels.len().min(2);
             let grid = Grid::new(title, panels, cols)
                 .note("Paper (nGPT §3.2, 0.5B/1B): mean |α_A| 0.20–0.25, |α_M| 0.32–0.37; s_qk ≈ 1.4–1.5; s_z ≈ 60 at 0.5B/1k.");

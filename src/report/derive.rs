@@ -150,8 +150,7 @@ impl Analysis {
             for r in &data {
                 by_lr.entry(bits(r.lr)).or_default().push(if r.loss.is_finite() { r.loss } else { f64::INFINITY });
             }
-            let mut curve: Vec<(f64, f64)> =
-                by_lr.into_iter().map(|(lr, v)| (unbits(lr), v.iter().sum::<f64>() / v.len() as f64)).collect();
+            let mut curve: Vec<(f64, f64)> = by_lr.into_iter().map(|(lr, v)| (unbits(lr), v.iter().sum::<f64>() / v.len() as f64)).collect();
             curve.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
             self.lr.push(LrGroup {
                 key: key.clone(),
@@ -326,8 +325,7 @@ impl Analysis {
             }
         }
         self.comparisons = comps.into_values().collect();
-        self.comparisons
-            .sort_by(|a, b| a.context.cmp(&b.context).then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal)));
+        self.comparisons.sort_by(|a, b| a.context.cmp(&b.context).then(a.seq_len.partial_cmp(&b.seq_len).unwrap_or(std::cmp::Ordering::Equal)));
         self.speedups.sort_by(|a, b| {
             (a.context.as_str(), a.variant.as_str())
                 .cmp(&(b.context.as_str(), b.variant.as_str()))

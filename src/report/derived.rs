@@ -107,12 +107,7 @@ pub fn to_csv(df: &DataFrame) -> Result<String> {
             .map(|c| match c.dtype() {
                 DataType::String => c.str().ok().and_then(|s| s.get(i)).map(quote).unwrap_or_default(),
                 DataType::Boolean => c.bool().ok().and_then(|s| s.get(i)).map(|b| b.to_string()).unwrap_or_default(),
-                _ => c
-                    .cast(&DataType::Float64)
-                    .ok()
-                    .and_then(|c| c.f64().ok().and_then(|f| f.get(i)))
-                    .map(|v| format!("{v}"))
-                    .unwrap_or_default(),
+                _ => c.cast(&DataType::Float64).ok().and_then(|c| c.f64().ok().and_then(|f| f.get(i))).map(|v| format!("{v}")).unwrap_or_default(),
             })
             .collect();
         out.push_str(&cells.join(","));
@@ -172,16 +167,10 @@ impl Analysis {
             });
         }
         for s in &self.speedups {
-            let ctxs: Vec<f64> =
-                self.speedups.iter().filter(|x| x.variant == s.variant && x.reference == s.reference).map(|x| x.seq_len).collect();
+            let ctxs: Vec<f64> = self.speedups.iter().filter(|x| x.variant == s.variant && x.reference == s.reference).map(|x| x.seq_len).collect();
             out.push(Derived {
                 kind: "speedup".into(),
-                group: format!(
-                    "{} vs {}{}",
-                    s.variant,
-                    s.reference,
-                    if s.context == "all runs" { String::new() } else { format!(" {}", s.context) }
-                ),
+                group: format!("{} vs {}{}", s.variant, s.reference, if s.context == "all runs" { String::new() } else { format!(" {}", s.context) }),
                 arch: s.var_arch.clone(),
                 axis: Some("steps".into()),
                 x: Some(s.s.budget_ref),

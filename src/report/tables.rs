@@ -7,9 +7,7 @@ impl Analysis {
     /// η* per group.
     pub fn lr_table(&self, keep: &dyn Fn(&str) -> bool) -> String {
         let mut headers: Vec<String> = self.keys.iter().map(|k| short_key(k)).collect();
-        headers.extend(
-            ["η*", "η* 95%", "loss at η*", "loss 95%", "LRs (fit)", "diverged LRs", "seeds", "missing", "paper (η*)"].map(String::from),
-        );
+        headers.extend(["η*", "η* 95%", "loss at η*", "loss 95%", "LRs (fit)", "diverged LRs", "seeds", "missing", "paper (η*)"].map(String::from));
         let rows: Vec<Vec<String>> = self
             .lr
             .iter()
@@ -189,11 +187,7 @@ impl Analysis {
             self.runs.len(),
             if c.is_empty() { "none".into() } else { c.join(", ") },
             missing,
-            if self.keys.is_empty() {
-                "none".into()
-            } else {
-                self.keys.iter().map(|k| format!("`{}`", short_key(k))).collect::<Vec<_>>().join(", ")
-            }
+            if self.keys.is_empty() { "none".into() } else { self.keys.iter().map(|k| format!("`{}`", short_key(k))).collect::<Vec<_>>().join(", ") }
         );
         if !self.speedups.is_empty() {
             md += "## Steps-to-loss speedup (nGPT Fig. 2; anGPT)\n\n";
@@ -241,12 +235,8 @@ impl Analysis {
         }
         if missing > 0 {
             md += "\n## Missing runs\n\n";
-            let m: Vec<String> = self
-                .runs
-                .iter()
-                .filter(|r| !r.is_data())
-                .map(|r| format!("`{}` ({}, {})", r.id, r.status, label(&self.keys, &r.key)))
-                .collect();
+            let m: Vec<String> =
+                self.runs.iter().filter(|r| !r.is_data()).map(|r| format!("`{}` ({}, {})", r.id, r.status, label(&self.keys, &r.key))).collect();
             md += &m.join(", ");
             md += "\n";
         }

@@ -241,8 +241,6 @@ pub fn final_losses(out: &Path) -> Result<BTreeMap<String, (String, Option<u64>)
         Err(_) => Float64Chunked::full_null("final_val_loss".into(), df.height()),
     };
     Ok((0..df.height())
-        .map(|i| {
-            (ids.get(i).unwrap_or("").to_string(), (st.get(i).unwrap_or("").to_string(), loss.get(i).map(f64::to_bits)))
-        })
+        .map(|i| (ids.get(i).unwrap_or("").to_string(), (st.get(i).unwrap_or("").to_string(), loss.get(i).map(f64::to_bits))))
         .collect())
 }

@@ -30,13 +30,7 @@ pub fn format_plan(runs: &[PlannedRun], threads: usize, jobs: usize) -> String {
     }
     let total: f64 = runs.iter().map(|r| r.cost_s).sum();
     let par = (jobs * threads).max(1) as f64;
-    s.push_str(&format!(
-        "{} runs, estimated {:.0} CPU-s ≈ {:.1} min wall with {} jobs\n",
-        runs.len(),
-        total,
-        total / par / 60.0,
-        jobs
-    ));
+    s.push_str(&format!("{} runs, estimated {:.0} CPU-s ≈ {:.1} min wall with {} jobs\n", runs.len(), total, total / par / 60.0, jobs));
     s
 }
 

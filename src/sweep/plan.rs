@@ -80,8 +80,7 @@ pub fn plan(s: &Sweep) -> Result<Vec<PlannedRun>> {
         }
         let describe = || combo.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
         let resolve = |t: &toml::Table| -> Result<RunConfig> {
-            let cfg = RunConfig::deserialize(toml::Value::Table(t.clone()))
-                .map_err(|e| anyhow!("{origin}: run [{}]: {e}", describe()))?;
+            let cfg = RunConfig::deserialize(toml::Value::Table(t.clone())).map_err(|e| anyhow!("{origin}: run [{}]: {e}", describe()))?;
             cfg.validate().map_err(|e| anyhow!("{origin}: run [{}]: {e}", describe()))?;
             Ok(cfg)
         };

@@ -149,13 +149,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                 i += 1;
             }
         }
-        bar.set_message(format!(
-            "· {} running, {} done, {} diverged, {} failed",
-            running.len(),
-            outcome.done,
-            outcome.diverged,
-            outcome.failed
-        ));
+        bar.set_message(format!("· {} running, {} done, {} diverged, {} failed", running.len(), outcome.done, outcome.diverged, outcome.failed));
     }
     bar.finish_and_clear();
     outcome.wall_s = t0.elapsed().as_secs_f64();

@@ -17,12 +17,7 @@ mod tests {
     fn longest_estimate_starts_first_and_ties_keep_plan_order() {
         let text = "arch = \"gpt\"\n";
         let cfg = RunConfig::from_toml_str(text, "t", &[]).unwrap();
-        let run = |id: &str, cost_s| PlannedRun {
-            id: id.into(),
-            cfg: cfg.clone(),
-            varying: vec![],
-            cost_s,
-        };
+        let run = |id: &str, cost_s| PlannedRun { id: id.into(), cfg: cfg.clone(), varying: vec![], cost_s };
         let all = [run("a", 1.0), run("b", 9.0), run("c", 1.0), run("d", 4.0)];
         let mut order: Vec<&PlannedRun> = all.iter().collect();
         longest_first(&mut order);

@@ -116,9 +116,10 @@ impl Sweep {
         let mut base = match &file.sweep.base {
             Some(b) => {
                 let candidates = [b.clone(), path.parent().unwrap_or(Path::new(".")).join(b)];
-                let found = candidates.iter().find(|c| c.exists()).with_context(|| {
-                    format!("{origin}: `sweep.base` = \"{}\": experiment file not found", b.display())
-                })?;
+                let found = candidates
+                    .iter()
+                    .find(|c| c.exists())
+                    .with_context(|| format!("{origin}: `sweep.base` = \"{}\": experiment file not found", b.display()))?;
                 let t = std::fs::read_to_string(found)?;
                 toml::from_str::<toml::Table>(&t).map_err(|e| anyhow::anyhow!("{}: {e}", found.display()))?
             }

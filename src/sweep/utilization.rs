@@ -5,19 +5,13 @@
 
 /// CPUs this process may run on (affinity mask and cgroup quota, as std reports them).
 pub fn machine_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Fraction of `cpus` kept busy: ≤ 1 whenever `cpu_s` was consumed on at most `cpus` CPUs
 /// during `wall_s`.
 pub fn busy_fraction(cpu_s: f64, wall_s: f64, cpus: usize) -> f64 {
-    if wall_s > 0.0 {
-        cpu_s / (wall_s * cpus.max(1) as f64)
-    } else {
-        0.0
-    }
+    if wall_s > 0.0 { cpu_s / (wall_s * cpus.max(1) as f64) } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -40,15 +34,8 @@ mod tests {
         let before = children_cpu_s();
         let t0 = Instant::now();
         let spin = "end=$(($(date +%s)+1)); while [ $(date +%s) -lt $end ]; do :; done";
-        let kids: Vec<_> = (0..cpus + 1)
-            .map(|_| {
-                std::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(format!("({spin}) & {spin}; wait"))
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
+        let kids: Vec<_> =
+            (0..cpus + 1).map(|_| std::process::Command::new("sh").arg("-c").arg(format!("({spin}) & {spin}; wait")).spawn().unwrap()).collect();
         for mut k in kids {
             k.wait().unwrap();
         }

@@ -7,16 +7,16 @@ use crate::backend::Backend;
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
-use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use crate::param::Scaling;
 use crate::record::identity::{Prepared, config_hash, prepare};
 use crate::record::{Metrics, RunDir, Status, Summary, atomic_write, progress, provenance::Provenance, tensorboard};
 use anyhow::Result;
-use checkpoint::{CheckpointState, warn};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
+use checkpoint::{CheckpointState, warn};
 use indicatif::{ProgressBar, ProgressStyle};
+use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,7 +100,10 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         let rows = match rows {
             Ok(m) if m.len() == state.step && m.step.iter().enumerate().all(|(i, &s)| s as usize == i) => m,
             Ok(m) => {
-                warn(&mut warnings, format!("{}: metrics.parquet has {} of the {} rows before it; not resuming from it", path.display(), m.len(), state.step));
+                warn(
+                    &mut warnings,
+                    format!("{}: metrics.parquet has {} of the {} rows before it; not resuming from it", path.display(), m.len(), state.step),
+                );
                 continue;
             }
             Err(e) => {
@@ -201,7 +204,12 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         bar.set_message(format!("loss {loss_value:.4}  {tok_s:.0} tok/s"));
         if cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0 && done < steps {
             dir.write_metrics(&metrics)?;
-            let state = CheckpointState { step: done, wall_s: wall_before + t0.elapsed().as_secs_f64(), step_times: step_times.clone(), config_hash: Some(hash.clone()) };
+            let state = CheckpointState {
+                step: done,
+                wall_s: wall_before + t0.elapsed().as_secs_f64(),
+                step_times: step_times.clone(),
+                config_hash: Some(hash.clone()),
+            };
             checkpoint::save(&dir, &model, &optim, &state)?;
         }
     }
@@ -280,21 +288,14 @@ fn progress_bar(steps: usize, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] step {pos}/{len} {msg} (eta {eta})")
-            .unwrap()
-            .progress_chars("=> "),
-    );
+    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] step {pos}/{len} {msg} (eta {eta})").unwrap().progress_chars("=> "));
     bar
 }
 
 /// Final weights as safetensors (module paths as names), written atomically.
 pub fn save_weights<A: Architecture>(model: &A, dir: &RunDir) -> Result<()> {
     crate::record::durable::write_via(&dir.weights(), |tmp| {
-        model
-            .clone()
-            .save_into(&mut SafetensorsStore::from_file(tmp).overwrite(true))
-            .map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))
+        model.clone().save_into(&mut SafetensorsStore::from_file(tmp).overwrite(true)).map_err(|e| anyhow::anyhow!("saving {}: {e:?}", tmp.display()))
     })
 }
 
@@ -302,9 +303,7 @@ pub fn save_weights<A: Architecture>(model: &A, dir: &RunDir) -> Result<()> {
 pub fn load_weights<A: Architecture>(model: A, dir: &RunDir) -> Result<A> {
     let mut model = model;
     let path = dir.weights();
-    let res = model
-        .load_from(&mut SafetensorsStore::from_file(&path))
-        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.display()))?;
+    let res = model.load_from(&mut SafetensorsStore::from_file(&path)).map_err(|e| anyhow::anyhow!("loading {}: {e:?}", path.display()))?;
     if !res.missing.is_empty() {
         anyhow::bail!("{}: missing tensors {:?}", path.display(), res.missing);
     }

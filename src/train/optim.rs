@@ -46,11 +46,7 @@ pub struct Optimizer {
 impl Optimizer {
     pub fn new(params: &[ParamInfo], o: &OptimConfig) -> Self {
         let base = |wd: f64, eps: f64| {
-            AdamWConfig::new()
-                .with_beta_1(o.beta1 as f32)
-                .with_beta_2(o.beta2 as f32)
-                .with_epsilon(eps as f32)
-                .with_weight_decay(wd as f32)
+            AdamWConfig::new().with_beta_1(o.beta1 as f32).with_beta_2(o.beta2 as f32).with_epsilon(eps as f32).with_weight_decay(wd as f32)
         };
         // One optimizer group per distinct (weight decay, ε).
         let mut inner = base(0.0, o.eps).init();
@@ -64,10 +60,8 @@ impl Optimizer {
         let mut lrs: Vec<f64> = params.iter().map(|p| p.mult.lr).filter(|&m| m != 1.0).collect();
         lrs.sort_by(|a, b| a.partial_cmp(b).unwrap());
         lrs.dedup();
-        let lr_groups = lrs
-            .into_iter()
-            .map(|m| (ParamGroup::from_ids(params.iter().filter(|p| p.mult.lr == m).map(|p| p.id).collect()), m))
-            .collect();
+        let lr_groups =
+            lrs.into_iter().map(|m| (ParamGroup::from_ids(params.iter().filter(|p| p.mult.lr == m).map(|p| p.id).collect()), m)).collect();
         Self { inner, lr_groups, clip: o.grad_clip }
     }
 

@@ -3,9 +3,9 @@
 
 use super::super::{Analysis, Drift, LrGroup, SpeedupRow};
 use super::{Extra, MAX_TRAIN_POINTS, Plot, finite, hover_escape, thin};
+use crate::analysis::lr_optimum::{Bound, LrOptimum};
 use crate::analysis::runs::{Run, short_key};
 use crate::analysis::speedup::Reach;
-use crate::analysis::lr_optimum::{Bound, LrOptimum};
 use crate::plot::fmt_num;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
