@@ -26,11 +26,14 @@ pub fn median(v: &[f64]) -> f64 {
     if s.is_empty() { f64::NAN } else { s[s.len() / 2] }
 }
 
+/// One timed training step on (inputs, targets), adding its split to the times.
+type StepFn = Box<dyn FnMut(&mut StepTimes, &[i64], &[i64])>;
+
 /// A model + optimizer ready to time steps on random tokens.
 pub struct Bench {
     cfg: RunConfig,
     vocab: usize,
-    runner: Box<dyn FnMut(&mut StepTimes, &[i64], &[i64])>,
+    runner: StepFn,
 }
 
 impl Bench {
@@ -54,7 +57,7 @@ impl Bench {
     }
 }
 
-fn stepper<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> Box<dyn FnMut(&mut StepTimes, &[i64], &[i64])> {
+fn stepper<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> StepFn {
     let scaling = Scaling::of(cfg);
     device.seed(cfg.seed);
     let mut model = Some(A::init(cfg, vocab, &scaling, device));

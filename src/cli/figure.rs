@@ -25,7 +25,7 @@ pub struct FigureArgs {
 pub fn run(a: FigureArgs) -> Result<()> {
     let FigureArgs { name, list, jobs, no_run } = a;
     if list || name.is_none() {
-        println!("{:<22} {:<34} {:<34} {}", "figure", "data from", "CPU cost (2 cores)", "paper");
+        println!("{:<22} {:<34} {:<34} paper", "figure", "data from", "CPU cost (2 cores)");
         for f in figures::list() {
             println!("{:<22} {:<34} {:<34} {}", f.name, f.sweep, f.cpu_cost, f.paper);
         }

@@ -293,10 +293,10 @@ impl RunConfig {
         if m.d_model == 0 || m.n_head == 0 || m.n_layer == 0 {
             return err("model.d_model", "d_model, n_head and n_layer must be positive".into());
         }
-        if m.d_model % m.n_head != 0 {
+        if !m.d_model.is_multiple_of(m.n_head) {
             return err("model.n_head", format!("expected n_head to divide d_model, got d_model = {} and n_head = {}", m.d_model, m.n_head));
         }
-        if (m.d_model / m.n_head) % 2 != 0 {
+        if !(m.d_model / m.n_head).is_multiple_of(2) {
             return err("model.n_head", format!("RoPE needs an even head dimension, got d_head = {}", m.d_model / m.n_head));
         }
         if self.data.seq_len < 2 {

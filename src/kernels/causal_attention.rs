@@ -90,6 +90,7 @@ impl<C: CheckpointStrategy> FusedAttention for Autodiff<Flex, C> {
 }
 
 /// S = scale·Q·Kᵀ for head (b, h) into the T×T buffer `s` (row-major).
+#[allow(clippy::too_many_arguments)] // the head's coordinates and sizes, as in the kernels around it
 fn scores(q: Heads, k: Heads, b: usize, h: usize, t: usize, d: usize, scale: f32, s: &mut [f32]) {
     unsafe { gemm(t, t, d, Mat::rows(s.as_mut_ptr(), t), Mat::rows(q.head(b, h), q.row), Mat::rows(k.head(b, h), k.row).t(), scale, false) }
 }

@@ -28,6 +28,7 @@ impl Mat {
 ///
 /// # Safety
 /// Every element the strides address must lie inside its allocation; `dst` must not alias.
+#[allow(clippy::too_many_arguments)] // BLAS's own shape: sizes, three operands, scale, threading
 pub unsafe fn gemm(m: usize, n: usize, k: usize, dst: Mat, lhs: Mat, rhs: Mat, scale: f32, parallel: bool) {
     let par = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     unsafe {

@@ -27,7 +27,7 @@ pub trait FusedRope: burn::backend::Backend {
 /// Standard RoPE, fused; only for tensors where [`super::fusable`] holds and Dh is even (the
 /// composite with the reference-RoPE variant is `model::layers::rope`).
 pub fn rope_fused(x: Tensor<4>) -> Tensor<4> {
-    assert!(super::fusable(&x) && x.dims()[3] % 2 == 0, "rope_fused: f32 flex tensor with even Dh expected");
+    assert!(super::fusable(&x) && x.dims()[3].is_multiple_of(2), "rope_fused: f32 flex tensor with even Dh expected");
     Tensor::from_dispatch(<Dispatch as FusedRope>::fused_rope(x.into_dispatch()))
 }
 

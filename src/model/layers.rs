@@ -76,7 +76,7 @@ pub fn merge_heads(x: Tensor<4>) -> Tensor<3> {
 /// Rotary embedding over the last axis of [B, H, T, Dh], positions 0..T along axis 2
 /// (fused on flex for the textbook kind).
 pub fn rope(x: Tensor<4>, kind: Rope) -> Tensor<4> {
-    if kind == Rope::Standard && crate::kernels::fusable(&x) && x.dims()[3] % 2 == 0 {
+    if kind == Rope::Standard && crate::kernels::fusable(&x) && x.dims()[3].is_multiple_of(2) {
         crate::kernels::rope_fused(x)
     } else {
         rope_composite(x, kind)
@@ -108,7 +108,7 @@ pub fn rope_composite(x: Tensor<4>, kind: Rope) -> Tensor<4> {
         Rope::NvidiaReference => {
             let e = |p: usize, c: usize| {
                 let a = p as f64 * omega[c / 2];
-                if c % 2 == 0 { a.sin() } else { a.cos() }
+                if c.is_multiple_of(2) { a.sin() } else { a.cos() }
             };
             let a = table(&|p, j| e(p, j));
             let bb = table(&|p, j| e(p, m + j));
