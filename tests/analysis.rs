@@ -1,6 +1,8 @@
 //! Analysis acceptance tests: η* fitting, steps-to-loss interpolation and bootstrap, and
 //! `report()` / `figures::draw` on small synthetic sweep directories written here.
 
+mod common;
+
 use normlab::analysis::bootstrap::{Interval, optimum_boot, speedup_interval};
 use normlab::analysis::lr_optimum::{Bound, lr_optimum};
 use normlab::analysis::runs::group_keys;
@@ -232,29 +234,7 @@ fn write_results(dir: &Path, rows: &[Row]) {
 }
 
 fn write_curves(dir: &Path, curves: &[(String, Vec<(u32, f32)>)]) {
-    let mut ids = Vec::new();
-    let (mut step, mut tok, mut train, mut val) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (id, c) in curves {
-        for &(s, v) in c {
-            ids.push(id.clone());
-            step.push(s);
-            tok.push(s as u64 * 1024);
-            train.push(v);
-            val.push(Some(v));
-        }
-    }
-    let mut df = DataFrame::new(
-        ids.len(),
-        vec![
-            Column::new("run_id".into(), ids),
-            Column::new("step".into(), step),
-            Column::new("tokens".into(), tok),
-            Column::new("train_loss".into(), train),
-            Column::new("val_loss".into(), val),
-        ],
-    )
-    .unwrap();
-    write_parquet(&dir.join("curves.parquet"), &mut df).unwrap();
+    common::write_curves(dir, curves, 1024, 0.0);
 }
 
 fn png_ok(p: &Path) {

@@ -26,3 +26,31 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// `curves.parquet` as `sweep merge` writes it, from per-run (step, val loss) curves: tokens =
+/// step × `tokens_per_step`, train loss = val loss + `train_offset`.
+pub fn write_curves(dir: &std::path::Path, curves: &[(String, Vec<(u32, f32)>)], tokens_per_step: u64, train_offset: f32) {
+    use polars::prelude::*;
+    let (mut ids, mut step, mut tokens, mut train, mut val) = (vec![], vec![], vec![], vec![], vec![]);
+    for (id, c) in curves {
+        for &(s, v) in c {
+            ids.push(id.clone());
+            step.push(s);
+            tokens.push(s as u64 * tokens_per_step);
+            train.push(v + train_offset);
+            val.push(Some(v));
+        }
+    }
+    let mut df = DataFrame::new(
+        ids.len(),
+        vec![
+            Column::new("run_id".into(), ids),
+            Column::new("step".into(), step),
+            Column::new("tokens".into(), tokens),
+            Column::new("train_loss".into(), train),
+            Column::new("val_loss".into(), val),
+        ],
+    )
+    .unwrap();
+    normlab::record::write_parquet(&dir.join("curves.parquet"), &mut df).unwrap();
+}

@@ -8,19 +8,7 @@ use normlab::probes::coord_check::{CoordCheck, CoordRow, width_slope};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 fn check(arch: ArchName, param: ParamName) -> Vec<CoordRow> {
-    CoordCheck {
-        arch,
-        param,
-        widths: vec![32, 64, 128, 256],
-        steps: 5,
-        lr: 1e-2,
-        head_dim: 16,
-        n_layer: 2,
-        seed: 0,
-        corpus: common::root().join("data/kjv.txt"),
-    }
-    .run()
-    .unwrap()
+    CoordCheck::standard(arch, param, common::root().join("data/kjv.txt")).run().unwrap()
 }
 
 const RESIDUAL: [&str; 2] = ["block.0", "block.1"];

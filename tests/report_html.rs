@@ -3,6 +3,8 @@
 //! renders, no console error) is `scripts/ci-report-html.sh`, which runs these tests with
 //! NORMLAB_HTML_FIXTURES=DIR to keep the pages under DIR/<name>/report.html.
 
+mod common;
+
 use normlab::record::write_parquet;
 use polars::prelude::*;
 use serde_json::Value;
@@ -64,28 +66,8 @@ fn write(dir: &Path, rows: &[Row]) {
     )
     .unwrap();
     write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
-    let (mut ids, mut step, mut train, mut val) = (vec![], vec![], vec![], vec![]);
-    for r in rows {
-        for &(s, v) in &r.curve {
-            ids.push(r.id.clone());
-            step.push(s);
-            train.push(v + 0.05);
-            val.push(Some(v));
-        }
-    }
-    let tokens: Vec<u64> = step.iter().map(|&s| s as u64 * 256).collect();
-    let mut c = DataFrame::new(
-        ids.len(),
-        vec![
-            Column::new("run_id".into(), ids),
-            Column::new("step".into(), step),
-            Column::new("tokens".into(), tokens),
-            Column::new("train_loss".into(), train),
-            Column::new("val_loss".into(), val),
-        ],
-    )
-    .unwrap();
-    write_parquet(&dir.join("curves.parquet"), &mut c).unwrap();
+    let curves: Vec<(String, Vec<(u32, f32)>)> = rows.iter().map(|r| (r.id.clone(), r.curve.clone())).collect();
+    common::write_curves(dir, &curves, 256, 0.05);
 }
 
 /// The page's embedded JSON, parsed back, and the HTML itself.

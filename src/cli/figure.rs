@@ -52,17 +52,7 @@ pub fn run(a: FigureArgs) -> Result<()> {
                     (ArchName::Ngpt, ParamName::Sp),
                     (ArchName::Ngpt, ParamName::Nugpt),
                 ] {
-                    let cc = CoordCheck {
-                        arch,
-                        param,
-                        widths: vec![32, 64, 128, 256],
-                        steps: 5,
-                        lr: 1e-2,
-                        head_dim: 16,
-                        n_layer: 2,
-                        seed: 0,
-                        corpus: "data/kjv.txt".into(),
-                    };
+                    let cc = CoordCheck::standard(arch, param, "data/kjv.txt");
                     let data = PathBuf::from("results/coord-check").join(cc.tag());
                     if !no_run {
                         write(&cc.run()?, &data)?;

@@ -42,6 +42,12 @@ pub struct CoordCheck {
 }
 
 impl CoordCheck {
+    /// The check behind the coord-check figure (and its test): widths 32–256, 5 steps at the
+    /// large LR 1e-2 that makes mis-scaled updates visible, d_head 16, 2 layers, seed 0.
+    pub fn standard(arch: ArchName, param: ParamName, corpus: impl Into<std::path::PathBuf>) -> Self {
+        Self { arch, param, widths: vec![32, 64, 128, 256], steps: 5, lr: 1e-2, head_dim: 16, n_layer: 2, seed: 0, corpus: corpus.into() }
+    }
+
     /// This check's folder name, `<arch>-<param>` (e.g. `ngpt-nugpt`), in the names of `--arch`/`--param`.
     pub fn tag(&self) -> String {
         format!("{}-{}", self.arch, self.param)
