@@ -34,7 +34,8 @@ enum Cmd {
 fn main() {
     normlab::backend::tune_allocator();
     normlab::backend::init_threads();
-    let result = match Cli::parse().cmd {
+    let cmd = Cli::parse().cmd;
+    let result = normlab::backend::on_compute_pool(move || match cmd {
         Cmd::Train(a) => cli::train::run(a),
         Cmd::Eval(a) => cli::eval::run(a),
         Cmd::Sweep(a) => cli::sweep::run(a),
@@ -43,7 +44,7 @@ fn main() {
         Cmd::Figure(a) => cli::figure::run(a),
         Cmd::VerifyReference(a) => cli::verify_reference::run(a),
         Cmd::Bench(a) => cli::bench::run(a),
-    };
+    });
     if let Err(e) = result {
         eprintln!("error: {e:#}");
         // A run another process holds is not a failure of this one (the sweep runner waits).

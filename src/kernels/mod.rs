@@ -5,6 +5,7 @@
 //! other in value and gradient.
 
 mod causal_attention;
+mod cross_entropy;
 mod gemm;
 mod heads;
 mod matmul;
@@ -15,6 +16,7 @@ pub mod rows;
 mod swiglu;
 
 pub use causal_attention::{causal_attention, causal_attention_composite};
+pub use cross_entropy::{cross_entropy_composite, cross_entropy_rows};
 pub use matmul::matmul;
 pub use mix::{mix, mix_composite};
 pub use normalize::{RMS_EPS, UNIT_FLOOR, rms_normalize, rms_normalize_composite, unit_norm, unit_norm_composite};

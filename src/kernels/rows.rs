@@ -107,6 +107,13 @@ multiversion! {
 }
 
 multiversion! {
+    /// row ← s · exp(row − shift): the cross-entropy gradient before its one-hot term.
+    fn exp_shifted_scaled(row: &mut [f32], shift: f32, s: f32) {
+        row.iter_mut().for_each(|x| *x = s * exp(*x - shift));
+    }
+}
+
+multiversion! {
     /// ds ← p ⊙ (ds − δ): the softmax backward of one row, δ = Σ dO ⊙ O.
     fn softmax_backward(ds: &mut [f32], p: &[f32], delta: f32) {
         ds.iter_mut().zip(p).for_each(|(g, &p)| *g = p * (*g - delta));

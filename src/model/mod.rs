@@ -16,7 +16,6 @@ pub mod params;
 use crate::config::RunConfig;
 use crate::param::{Rescaler, Role, Scaling};
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 pub use constraint::{Constraint, project_to_sphere, sphere_axis};
 
 /// A transformer variant. One training loop serves all of them; they differ only here.
@@ -140,9 +139,7 @@ impl Probe {
 /// Mean cross-entropy (natural log) of logits [B, T, V] against targets [B, T].
 pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
     let [b, t, v] = logits.dims();
-    let logp = log_softmax(logits.reshape([b * t, v]), 1);
-    let picked = logp.gather(1, targets.reshape([b * t, 1]));
-    picked.mean().neg()
+    crate::kernels::cross_entropy_rows(logits.reshape([b * t, v]), targets.reshape([b * t]))
 }
 
 /// Token ids as a device tensor.
