@@ -27,7 +27,9 @@ enum SweepCmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job.
+    /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job; with
+    /// `[refine]`, the pending round (the grid first) as an array plus the driver job that submits
+    /// the next round (`refine-step`). Rerunning it resumes a stopped chain.
     Submit {
         file: PathBuf,
         /// Submit to Slurm (the only scheduler supported).
@@ -295,13 +297,13 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         (None, _) => {
             execute(&runs)?;
         }
+        (Some((t, seeds)), None) if shard_n > 1 => {
+            // The grid is round 0 of the shard's loop (its share, then a wait for the others).
+            summary = Some(refine::refine_shard(&all, t, seeds, s.name(), &out, (shard_i, shard_n), &stop, &mut execute)?);
+        }
         (Some((t, seeds)), None) => {
             if execute(&runs)? {
-                summary = Some(if shard_n == 1 {
-                    refine::refine(&all, t, seeds, s.name(), &out, &mut execute)?
-                } else {
-                    refine::refine_shard(&all, t, seeds, s.name(), &out, (shard_i, shard_n), &stop, &mut execute)?
-                });
+                summary = Some(refine::refine(&all, t, seeds, s.name(), &out, &mut execute)?);
             }
         }
     }
@@ -373,7 +375,11 @@ fn refine_step(s: &Sweep, o: &slurm::SubmitOptions, as_driver: bool) -> Result<(
                 );
             }
             if round > 0 {
-                eprintln!("refine round {round}: {} run(s) around the current η*, {} unfinished ({budget_left} of the budget left)", runs.len(), left.len());
+                eprintln!(
+                    "refine round {round}: {} run(s) around the current η*, {} unfinished ({budget_left} of the budget left)",
+                    runs.len(),
+                    left.len()
+                );
             }
             slurm::submit_round(o, round, &runs)?;
             Ok(())
