@@ -299,7 +299,7 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         }
         (Some((t, seeds)), None) if shard_n > 1 => {
             // The grid is round 0 of the shard's loop (its share, then a wait for the others).
-            summary = Some(refine::refine_shard(&all, t, seeds, s.name(), &out, (shard_i, shard_n), &stop, &mut execute)?);
+            summary = Some(refine::refine_shard(&all, t, seeds, s.name(), &out, (shard_i, shard_n, &stop), &mut execute)?);
         }
         (Some((t, seeds)), None) => {
             if execute(&runs)? {
@@ -358,7 +358,7 @@ fn finish(out: &std::path::Path, summary: Option<&refine::Summary>) -> Result<()
 fn refine_step(s: &Sweep, o: &slurm::SubmitOptions, as_driver: bool) -> Result<()> {
     let Some(t) = &s.file.refine else { bail!("sweep refine-step: {} has no [refine] table", s.path.display()) };
     let seeds = t.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
-    let all = plan::plan(&s)?;
+    let all = plan::plan(s)?;
     match refine::stage(&all, t, &seeds, s.name(), &o.out) {
         refine::Stage::Pending { round, runs, budget_left } => {
             let left: Vec<&str> = runs.iter().filter(|p| !refine::finished(&o.out, p)).map(|p| p.id.as_str()).collect();

@@ -323,15 +323,14 @@ pub fn refine(
 /// round is planned by [`stage`] from every shard's finished runs, this shard runs its
 /// cost-balanced share ([`plan::shard`] of the whole round, so the shares partition it), then
 /// waits until the other shards have finished theirs. `execute` is as for [`refine`]; a stop
-/// (SIGINT/SIGTERM) while waiting ends with an error saying how to resume.
+/// (SIGINT/SIGTERM, `stop`) while waiting ends with an error saying how to resume.
 pub fn refine_shard(
     coarse: &[PlannedRun],
     r: &Refine,
     seeds: &[u64],
     sweep_name: &str,
     out: &Path,
-    (i, n): (usize, usize),
-    stop: &AtomicBool,
+    (i, n, stop): (usize, usize, &AtomicBool),
     mut execute: impl FnMut(&[PlannedRun]) -> Result<bool>,
 ) -> Result<Summary> {
     loop {
