@@ -50,4 +50,22 @@ fn each_execution_reports_its_own_children_cpu_and_the_sum_is_the_total() {
     assert!(first.cpu_s > 0.05 && second.cpu_s > 0.05, "each run burned CPU: {} {}", first.cpu_s, second.cpu_s);
     assert!(third.cpu_s.abs() < 1e-9, "{}", third.cpu_s);
     assert!((first.cpu_s + second.cpu_s + third.cpu_s - total).abs() < 1e-6, "{} + {} vs {total}", first.cpu_s, second.cpu_s);
+
+    // Through the CLI (grid + 2 refine rounds): the printed children CPU is the sum over the
+    // three executions. It cannot exceed what this process saw the sweep and its children use
+    // (summing the old cumulative readings would), nor be a small part of it (the last round's
+    // alone would be ≈ a fifth of the runs).
+    let before = children_cpu();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_normlab"))
+        .args(["sweep", "sweeps/smoke-refine.toml", "--jobs", "1", "--quiet", "--out"])
+        .arg(dir.join("refine"))
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let seen = children_cpu() - before;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("10 done"), "{stdout}");
+    let printed: f64 =
+        stdout.split("children CPU ").nth(1).and_then(|t| t.split(' ').next()).and_then(|v| v.parse().ok()).expect("children CPU in the summary");
+    assert!(printed <= seen + 0.05 && printed >= 0.5 * seen, "printed {printed} s, the sweep and its children used {seen} s");
 }

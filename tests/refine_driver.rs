@@ -125,6 +125,19 @@ fn driver_step_on_finished_fake_runs_writes_the_round_the_local_runner_plans_nex
     let drv = std::fs::read_to_string(out.join("slurm/driver.sbatch")).unwrap();
     assert!(drv.contains("sweep refine-step") && drv.contains("--array-size 4") && drv.contains("--cpus-per-task 1"), "{drv}");
 
+    // The driver resubmits an unfinished round once; after two arrays of it (rounds.tsv) it
+    // stops, naming the runs and the command that resumes, and that command (a person's
+    // `sweep submit`) still submits the round.
+    let tsv = out.join("slurm/rounds.tsv");
+    std::fs::write(&tsv, "0\t10\t11\t12\t4\n1\t12\t13\t6\t4\n1\t14\t15\t6\t4\n").unwrap();
+    let r = step();
+    let t = text(&r);
+    assert!(!r.status.success() && t.contains("round 1: 2 arrays ran and 6 run(s) are still unfinished") && t.contains(&round1[0].id), "{t}");
+    assert!(t.contains("sweep submit") && t.contains("resumes from here"), "{t}");
+    let r = normlab(&["sweep", "submit", f, "--slurm", "--out", o, "--array-size", "4", "--dry-run"]);
+    assert!(r.status.success() && text(&r).contains("round 1: 6 run(s) as an array of 4 task(s)"), "{}", text(&r));
+    std::fs::remove_file(&tsv).unwrap();
+
     // An array task of round 2 before round 1 has finished is refused, naming the round.
     let r = normlab(&["sweep", "run", f, "--out", o, "--shard", "0/4", "--round", "2", "--quiet"]);
     assert!(!r.status.success() && text(&r).contains("round 1 still has 6 unfinished run(s)"), "{}", text(&r));
