@@ -6,7 +6,9 @@
 //! ids are content hashes like every other run's. A round's LRs depend only on the results
 //! already on disk, so an interrupted sweep (even kill -9) rerun recomputes the same rounds,
 //! skips the finished runs and resumes the rest; `sweep merge` and `sweep status` read the run
-//! directories and see refine runs like any other.
+//! directories and see refine runs like any other. The same replay ([`stage`]) lets shards
+//! (`--shard i/n`) run every round together and the Slurm driver (`sweep refine-step`) submit
+//! each round as one job array.
 //!
 //! ```toml
 //! [refine]
