@@ -2,6 +2,8 @@
 # CI check of the multi-machine path on a live one-node Slurm: submit sweeps/smoke.toml as a
 # 2-task job array with `normlab sweep submit`, wait for it and its merge job, then check the
 # merged table equals a local `--jobs 1` run of the same sweep (same run ids, same final losses).
+# Then sweeps/smoke-refine.toml (a [refine] table, 2 rounds): each round must run as its own job
+# array chained by the `sweep refine-step` driver jobs, and end equal to the local runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LC=scripts/slurm/local-cluster.sh
@@ -25,4 +27,37 @@ echo "ci-slurm: array + merge finished in $(( $(date +%s) - t0 )) s"
 $BIN sweep smoke.toml --out "$work/local" --jobs 1 --quiet
 $BIN sweep merge "$work/local"
 $BIN sweep diff "$work/slurm" "$work/local"
+echo "ci-slurm: grid sweep PASS"
+
+# [refine] on Slurm: follow the chain round by round through <out>/slurm/rounds.tsv (round,
+# array job, driver job, runs, tasks; appended by each submission).
+t0=$(date +%s)
+R=$work/rslurm
+$BIN sweep submit sweeps/smoke-refine.toml --slurm --array-size 2 --cpus-per-task 1 --out "$R"
+logs() { tail -n +1 "$R"/slurm/*.log; cat "$R/slurm/rounds.tsv"; }
+n=1
+while :; do
+  line=$(sed -n "${n}p" "$R/slurm/rounds.tsv")
+  [ -n "$line" ] || { echo "ci-slurm: the driver after round $((n - 2)) submitted nothing and wrote no refine.txt"; logs; exit 1; }
+  read -r round array driver runs tasks <<<"$line"
+  [ "$round" = $((n - 1)) ] || { echo "ci-slurm: line $n of rounds.tsv is round $round, expected $((n - 1))"; exit 1; }
+  bash "$LC" wait "$array" 300 || { logs; exit 1; }
+  bash "$LC" wait "$driver" 120 || { logs; exit 1; }
+  # The round ran as a job array: squeue still lists each of its tasks as <array>_<k> COMPLETED.
+  got=$(squeue -h -j "$array" -t all -o '%i %T' | grep -c "^${array}_[0-9]* COMPLETED$" || true)
+  [ "$got" = "$tasks" ] || { echo "ci-slurm: round $round array $array has $got completed tasks, expected $tasks"; squeue -j "$array" -t all; exit 1; }
+  echo "ci-slurm: round $round ran as array $array ($tasks tasks, $runs runs), then driver $driver"
+  [ -e "$R/refine.txt" ] && break
+  n=$((n + 1))
+done
+[ "$n" -ge 3 ] || { echo "ci-slurm: expected the grid + 2 refine rounds as 3 arrays, got $n"; exit 1; }
+grep -q "2 round(s), 4 run(s) added" "$R/refine.txt" || { cat "$R/refine.txt"; exit 1; }
+# Every refine run listed for a round is a finished run of the merged table.
+for f in "$R"/slurm/round-[12].ids; do
+  cut -f1 "$f" | while read -r id; do grep -q '"status": "done"' "$R/runs/$id/summary.json" || { echo "ci-slurm: $id of $f is not done"; exit 1; }; done
+done
+echo "ci-slurm: refine chain of $n arrays finished in $(( $(date +%s) - t0 )) s"
+$BIN sweep smoke-refine.toml --out "$work/rlocal" --jobs 1 --quiet >/dev/null 2>&1
+$BIN sweep diff "$R" "$work/rlocal"
+diff "$R/refine.txt" "$work/rlocal/refine.txt" || { echo "ci-slurm: refine summary or η* differs from the local runner"; exit 1; }
 echo "ci-slurm: PASS"

@@ -3,7 +3,7 @@
 use super::stop_flag;
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use normlab::sweep::{default_out, format_plan, merge, plan, runner, slurm, spec::Sweep};
+use normlab::sweep::{default_out, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -27,7 +27,9 @@ enum SweepCmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job.
+    /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job; with
+    /// `[refine]`, the pending round (the grid first) as an array plus the driver job that submits
+    /// the next round (`refine-step`). Rerunning it resumes a stopped chain.
     Submit {
         file: PathBuf,
         /// Submit to Slurm (the only scheduler supported).
@@ -45,6 +47,25 @@ enum SweepCmd {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Extra sbatch options, after `--` (e.g. -- --time=01:00:00 --partition=cpu).
+        #[arg(last = true)]
+        sbatch: Vec<String>,
+    },
+    /// The Slurm driver of a `[refine]` sweep (run by the job `sweep submit` queues after each
+    /// round's array): replays the rounds from the finished runs, submits the next pending round
+    /// as an array plus the next driver, or, when none is pending, merges and writes the analysis.
+    RefineStep {
+        file: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 2)]
+        array_size: usize,
+        #[arg(long, default_value_t = 1)]
+        cpus_per_task: usize,
+        /// Only write the next round's scripts and run list (`<out>/slurm/round-K.{sbatch,ids}`).
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         #[arg(last = true)]
         sbatch: Vec<String>,
     },
@@ -77,6 +98,11 @@ pub struct SweepRunArgs {
     /// Output directory (default results/sweeps/<name>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With `[refine]`: run only this shard's share of round K (0 = the grid) and exit, without
+    /// waiting for other shards (what each Slurm array task runs). Refused while an earlier
+    /// round has unfinished runs.
+    #[arg(long, value_name = "K")]
+    round: Option<usize>,
     /// No progress bar; one line per finished run.
     #[arg(long)]
     quiet: bool,
@@ -103,6 +129,7 @@ impl SweepRunArgs {
             threads_per_run: 1,
             shard: None,
             out: Some(out),
+            round: None,
             quiet: false,
             retry_failed: false,
             restart_diverged: false,
@@ -125,7 +152,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
             print!("{}", format_plan(&runs, 1, jobs));
             if let Some(r) = &s.file.refine {
                 let seeds = r.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
-                print!("{}", normlab::sweep::refine::plan_note(&runs, r, &seeds, jobs));
+                print!("{}", refine::plan_note(&runs, r, &seeds, jobs));
             }
             Ok(())
         }
@@ -145,17 +172,22 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 exe,
                 dry_run,
                 sets: set,
+                round: None,
             };
-            slurm::submit(&o)?;
             if s.file.refine.is_some() {
-                eprintln!(
-                    "note: only the grid is submitted; [refine] rounds are not Slurm job arrays yet. After the merge job, \
-                     `normlab sweep {} --out {}` runs them locally (finished grid runs are skipped).",
-                    file.display(),
-                    o.out.display()
-                );
+                // One array per round: submit whichever round is pending (the grid on a fresh
+                // directory), so rerunning `sweep submit` resumes a stopped chain.
+                refine_step(&s, &o, false)
+            } else {
+                slurm::submit(&o).map(|_| ())
             }
-            Ok(())
+        }
+        Some(SweepCmd::RefineStep { file, out, array_size, cpus_per_task, dry_run, set, sbatch }) => {
+            let s = Sweep::load(&file, &set)?;
+            let out = out.unwrap_or_else(|| default_out(s.name()));
+            let sweep_file = normlab::sweep::spec::resolve_path(&file);
+            let o = slurm::SubmitOptions { sweep_file, out, array_size, cpus_per_task, sbatch_args: sbatch, exe, dry_run, sets: set, round: None };
+            refine_step(&s, &o, true)
         }
         Some(SweepCmd::Merge { dir }) => {
             let df = merge::merge(&dir)?;
@@ -207,17 +239,22 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     let Some(file) = a.file else { bail!("sweep: expected a sweep file (e.g. `normlab sweep lr-transfer.toml`)") };
     let s = Sweep::load(&file, &a.set)?;
     let all = plan::plan(&s)?;
-    let runs = match &a.shard {
-        Some(spec) => {
-            let (i, n) = plan::parse_shard(spec)?;
-            plan::shard(&all, i, n)
-        }
-        None => all.clone(),
+    let (shard_i, shard_n) = match &a.shard {
+        Some(spec) => plan::parse_shard(spec)?,
+        None => (0, 1),
     };
+    let runs = plan::shard(&all, shard_i, shard_n);
     let jobs = a.jobs.unwrap_or_else(runner::default_jobs);
     if a.dry_run {
         print!("{}", format_plan(&runs, a.threads_per_run, jobs));
         return Ok(());
+    }
+    let refine = match &s.file.refine {
+        Some(t) => Some((t, t.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?)),
+        None => None,
+    };
+    if refine.is_none() && a.round.is_some_and(|k| k > 0) {
+        bail!("sweep --round: {} has no [refine] table, so it has no round after the grid (0)", s.path.display());
     }
     let out = a.out.unwrap_or_else(|| default_out(s.name()));
     std::fs::create_dir_all(&out)?;
@@ -235,19 +272,43 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         restart_diverged: a.restart_diverged,
         exe,
     };
-    let mut r = runner::execute(&runs, &o, stop.clone())?;
-    // Adaptive η* search: only over a whole, uninterrupted grid (it reads every group's runs).
-    if let Some(refine) = s.file.refine.as_ref().filter(|_| a.shard.is_none() && r.interrupted == 0) {
-        let seeds = refine.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
-        let summary = normlab::sweep::refine::refine(&all, refine, &seeds, s.name(), &out, |todo| {
-            let x = runner::execute(todo, &o, stop.clone())?;
-            (r.done, r.diverged, r.failed, r.skipped) = (r.done + x.done, r.diverged + x.diverged, r.failed + x.failed, r.skipped + x.skipped);
-            (r.wall_s, r.cpu_s, r.interrupted) = (r.wall_s + x.wall_s, x.cpu_s, x.interrupted);
-            Ok(x.interrupted == 0)
-        })?;
-        println!("{summary}");
-    } else if s.file.refine.is_some() && a.shard.is_some() {
-        eprintln!("{}: [refine] is skipped with --shard (it needs every group's results); run it unsharded after merging", s.name());
+    let mut r = runner::Outcome::default();
+    // Every count is summed over the executions, CPU too: each Outcome's cpu_s covers only the
+    // children that execution reaped (getrusage RUSAGE_CHILDREN itself is cumulative).
+    let mut execute = |todo: &[plan::PlannedRun]| -> Result<bool> {
+        let x = runner::execute(todo, &o, stop.clone())?;
+        (r.done, r.diverged, r.failed, r.skipped) = (r.done + x.done, r.diverged + x.diverged, r.failed + x.failed, r.skipped + x.skipped);
+        (r.wall_s, r.cpu_s, r.interrupted) = (r.wall_s + x.wall_s, r.cpu_s + x.cpu_s, r.interrupted + x.interrupted);
+        Ok(x.interrupted == 0)
+    };
+    let mut summary = None;
+    match (&refine, a.round) {
+        // One round's share only (a Slurm array task): planned from what is on disk, no waiting.
+        (Some((t, seeds)), Some(k)) => match refine::stage(&all, t, seeds, s.name(), &out) {
+            refine::Stage::Pending { round, runs, .. } if round == k => {
+                execute(&plan::shard(&runs, shard_i, shard_n))?;
+            }
+            refine::Stage::Pending { round, runs, .. } if round < k => {
+                let left = runs.iter().filter(|p| !refine::finished(&out, p)).count();
+                bail!("sweep --round {k}: round {round} still has {left} unfinished run(s), so round {k} cannot be planned yet");
+            }
+            _ => eprintln!("{}: round {k} has no unfinished run; nothing to do", s.name()),
+        },
+        (None, _) => {
+            execute(&runs)?;
+        }
+        (Some((t, seeds)), None) if shard_n > 1 => {
+            // The grid is round 0 of the shard's loop (its share, then a wait for the others).
+            summary = Some(refine::refine_shard(&all, t, seeds, s.name(), &out, (shard_i, shard_n, &stop), &mut execute)?);
+        }
+        (Some((t, seeds)), None) => {
+            if execute(&runs)? {
+                summary = Some(refine::refine(&all, t, seeds, s.name(), &out, &mut execute)?);
+            }
+        }
+    }
+    if let Some(sum) = &summary {
+        println!("{sum}");
     }
     let cpus = normlab::sweep::utilization::machine_cpus();
     let busy = normlab::sweep::utilization::busy_fraction(r.cpu_s, r.wall_s, cpus);
@@ -264,13 +325,10 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         100.0 * busy,
         cpus
     );
-    if a.shard.is_none() {
-        merge::merge(&out)?;
-        print_best_lr(&out)?;
-        match normlab::report::report(&out) {
-            Ok(r) => println!("report: {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display()),
-            Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
-        }
+    if a.shard.is_none() && a.round.is_none() {
+        finish(&out, summary.as_ref())?;
+    } else if summary.is_some() {
+        eprintln!("{}: every round is finished; `normlab sweep merge {}` writes the table", s.name(), out.display());
     }
     if r.interrupted > 0 {
         std::process::exit(130);
@@ -278,18 +336,78 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     Ok(())
 }
 
-/// η* with its 95% interval per group, and the drift with its interval per family and axis.
-fn print_best_lr(out: &std::path::Path) -> Result<()> {
+/// What every finished sweep ends with: the merged table, η* per group, the report, and for a
+/// `[refine]` sweep `<out>/refine.txt` (the rounds' summary and the η* table), so a local and a
+/// Slurm run of one sweep can be compared file to file.
+fn finish(out: &std::path::Path, summary: Option<&refine::Summary>) -> Result<()> {
+    merge::merge(out)?;
+    let table = print_best_lr(out)?;
+    if let Some(sum) = summary {
+        normlab::record::atomic_write(&out.join("refine.txt"), format!("{sum}\n\n{}\n", table.unwrap_or_default()).as_bytes())?;
+    }
+    match normlab::report::report(out) {
+        Ok(r) => println!("report: {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display()),
+        Err(e) => eprintln!("report failed (the runs and results.parquet are complete): {e:#}"),
+    }
+    Ok(())
+}
+
+/// One step of a `[refine]` sweep on Slurm: submit the pending round (the grid first) as an
+/// array with the driver after it, or finish when no round is pending. As the driver, a round
+/// whose array already ran twice without finishing is not submitted a third time.
+fn refine_step(s: &Sweep, o: &slurm::SubmitOptions, as_driver: bool) -> Result<()> {
+    let Some(t) = &s.file.refine else { bail!("sweep refine-step: {} has no [refine] table", s.path.display()) };
+    let seeds = t.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
+    let all = plan::plan(s)?;
+    match refine::stage(&all, t, &seeds, s.name(), &o.out) {
+        refine::Stage::Pending { round, runs, budget_left } => {
+            let left: Vec<&str> = runs.iter().filter(|p| !refine::finished(&o.out, p)).map(|p| p.id.as_str()).collect();
+            let tries = slurm::submitted_rounds(&o.out).iter().filter(|(k, _, _)| *k == round).count();
+            if as_driver && tries >= 2 {
+                bail!(
+                    "round {round}: {tries} arrays ran and {} run(s) are still unfinished ({}); see {}/slurm/round{round}-*.log, \
+                     then `normlab sweep submit {} --slurm --out {}` resumes from here",
+                    left.len(),
+                    left.join(", "),
+                    o.out.display(),
+                    s.path.display(),
+                    o.out.display()
+                );
+            }
+            if round > 0 {
+                eprintln!(
+                    "refine round {round}: {} run(s) around the current η*, {} unfinished ({budget_left} of the budget left)",
+                    runs.len(),
+                    left.len()
+                );
+            }
+            slurm::submit_round(o, round, &runs)?;
+            Ok(())
+        }
+        refine::Stage::Finished(sum) => {
+            println!("{sum}");
+            if o.dry_run {
+                return Ok(());
+            }
+            finish(&o.out, Some(&sum))
+        }
+    }
+}
+
+/// η* with its 95% interval per group, and the drift with its interval per family and axis;
+/// returns the η* table (None when the sweep does not vary the LR).
+fn print_best_lr(out: &std::path::Path) -> Result<Option<String>> {
     let a = normlab::report::Analysis::load(out)?;
     if !a.lr_sweep {
-        return Ok(());
+        return Ok(None);
     }
     let all = |_: &str| true;
+    let table = a.lr_table(&all);
     println!("\nη* per group (quadratic in log LR; ≥/≤ = a bound at the grid edge; 95% seed-bootstrap intervals)");
-    println!("{}", a.lr_table(&all));
+    println!("{table}");
     if !a.drifts.is_empty() {
         println!("η* drift per family (max/min across the axis, 95% interval)");
         println!("{}", a.drift_table(None, &all));
     }
-    Ok(())
+    Ok(Some(table))
 }

@@ -6,7 +6,9 @@
 //! ids are content hashes like every other run's. A round's LRs depend only on the results
 //! already on disk, so an interrupted sweep (even kill -9) rerun recomputes the same rounds,
 //! skips the finished runs and resumes the rest; `sweep merge` and `sweep status` read the run
-//! directories and see refine runs like any other.
+//! directories and see refine runs like any other. The same replay ([`stage`]) lets shards
+//! (`--shard i/n`) run every round together and the Slurm driver (`sweep refine-step`) submit
+//! each round as one job array.
 //!
 //! ```toml
 //! [refine]
@@ -17,7 +19,7 @@
 //! rounds = 3        # at most 3 rounds
 //! ```
 
-use super::plan::{FLOPS_PER_THREAD, PlannedRun, run_id, train_flops};
+use super::plan::{FLOPS_PER_THREAD, PlannedRun, run_id, shard, train_flops};
 use super::runner::run_dir;
 use super::spec::round_sig;
 use crate::analysis::bootstrap::{DRAWS, Interval, optimum_boot};
@@ -27,6 +29,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -211,17 +214,30 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Run the refine rounds after the coarse grid `coarse` (already executed into `out`).
-/// `execute` runs a round's new runs (skipping finished ones) and returns false when the
-/// sweep was interrupted.
-pub fn refine(
-    coarse: &[PlannedRun],
-    r: &Refine,
-    seeds: &[u64],
-    sweep_name: &str,
-    out: &Path,
-    mut execute: impl FnMut(&[PlannedRun]) -> Result<bool>,
-) -> Result<Summary> {
+/// Whether a run has ended for good (done, diverged or failed): an interrupted or unstarted run
+/// still belongs to its round.
+pub fn finished(out: &Path, run: &PlannedRun) -> bool {
+    run_dir(out, &run.id).read_summary().is_some_and(|s| s.status != Status::Interrupted)
+}
+
+/// Where the adaptive search stands, replayed from the run directories alone.
+#[derive(Clone, Debug)]
+pub enum Stage {
+    /// Round `round` (0 = the grid) still has unfinished runs; `runs` is the whole round (in
+    /// plan order, finished ones included, so a shard of it is the same on every machine).
+    Pending { round: usize, runs: Vec<PlannedRun>, budget_left: usize },
+    /// Every round has ended; nothing more to plan.
+    Finished(Summary),
+}
+
+/// Replay the rounds from what is on disk: round k's LRs depend only on the finished runs of
+/// the grid and of rounds < k, so every process that calls this (the local runner, each shard,
+/// the Slurm driver) plans the same rounds with the same run ids. The first round that still
+/// has an unfinished run is returned as pending.
+pub fn stage(coarse: &[PlannedRun], r: &Refine, seeds: &[u64], sweep_name: &str, out: &Path) -> Stage {
+    if coarse.iter().any(|p| !finished(out, p)) {
+        return Stage::Pending { round: 0, runs: coarse.to_vec(), budget_left: r.budget };
+    }
     let mut gs = groups(coarse);
     let mut sum = Summary::default();
     let mut budget = r.budget;
@@ -266,12 +282,87 @@ pub fn refine(
         }
         sum.rounds += 1;
         sum.added += todo.len();
-        eprintln!("refine round {}: {} new run(s) around the current η* ({} of the budget left)", sum.rounds, todo.len(), budget);
-        if !execute(&todo)? {
-            bail!("refine interrupted in round {}; rerun the sweep to resume (finished runs are kept)", sum.rounds);
+        if todo.iter().any(|p| !finished(out, p)) {
+            return Stage::Pending { round: sum.rounds, runs: todo, budget_left: budget };
         }
     }
-    Ok(sum)
+    Stage::Finished(sum)
+}
+
+/// Run the refine rounds after the coarse grid `coarse` (already executed into `out`).
+/// `execute` runs a round's runs (skipping finished ones) and returns false when the sweep was
+/// interrupted.
+pub fn refine(
+    coarse: &[PlannedRun],
+    r: &Refine,
+    seeds: &[u64],
+    sweep_name: &str,
+    out: &Path,
+    mut execute: impl FnMut(&[PlannedRun]) -> Result<bool>,
+) -> Result<Summary> {
+    let mut last = None;
+    loop {
+        match stage(coarse, r, seeds, sweep_name, out) {
+            Stage::Finished(sum) => return Ok(sum),
+            Stage::Pending { round, runs, budget_left } => {
+                if last == Some(round) {
+                    let left = runs.iter().filter(|p| !finished(out, p)).map(|p| p.id.as_str()).collect::<Vec<_>>();
+                    bail!("refine round {round}: run(s) {} did not finish although the round was executed", left.join(", "));
+                }
+                last = Some(round);
+                if round > 0 {
+                    eprintln!("refine round {round}: {} new run(s) around the current η* ({budget_left} of the budget left)", runs.len());
+                }
+                if !execute(&runs)? {
+                    bail!("refine interrupted in round {round}; rerun the sweep to resume (finished runs are kept)");
+                }
+            }
+        }
+    }
+}
+
+/// The refine rounds as shard `i` of `n` (`sweep --shard i/n` on machines sharing `out`): each
+/// round is planned by [`stage`] from every shard's finished runs, this shard runs its
+/// cost-balanced share ([`plan::shard`] of the whole round, so the shares partition it), then
+/// waits until the other shards have finished theirs. `execute` is as for [`refine`]; a stop
+/// (SIGINT/SIGTERM, `stop`) while waiting ends with an error saying how to resume.
+pub fn refine_shard(
+    coarse: &[PlannedRun],
+    r: &Refine,
+    seeds: &[u64],
+    sweep_name: &str,
+    out: &Path,
+    (i, n, stop): (usize, usize, &AtomicBool),
+    mut execute: impl FnMut(&[PlannedRun]) -> Result<bool>,
+) -> Result<Summary> {
+    loop {
+        let (round, runs) = match stage(coarse, r, seeds, sweep_name, out) {
+            Stage::Finished(sum) => return Ok(sum),
+            Stage::Pending { round, runs, .. } => (round, runs),
+        };
+        let mine = shard(&runs, i, n);
+        if round > 0 {
+            eprintln!("refine round {round}: {} run(s), {} in shard {i}/{n}", runs.len(), mine.len());
+        }
+        if !execute(&mine)? {
+            bail!("refine interrupted in round {round}; rerun the same command to resume (finished runs are kept)");
+        }
+        let mut said = false;
+        while runs.iter().any(|p| !finished(out, p)) {
+            if stop.load(Ordering::SeqCst) {
+                bail!("stopped while round {round} waited for the other shards' runs; rerun the same command to resume");
+            }
+            if !said {
+                let left = runs.iter().filter(|p| !finished(out, p)).count();
+                eprintln!(
+                    "round {round}: waiting for {left} run(s) of the other shards in {} (start every shard i/{n} on this directory; Ctrl-C and rerun to resume)",
+                    out.display()
+                );
+                said = true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
 }
 
 /// The `sweep plan` line for a refine table: its worst case on top of the coarse grid.

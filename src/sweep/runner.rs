@@ -38,7 +38,8 @@ pub struct Outcome {
     pub skipped: usize,
     /// Wall seconds of the whole local execution.
     pub wall_s: f64,
-    /// Sum of the children's CPU seconds (user + sys), from getrusage.
+    /// CPU seconds (user + sys) of the children this call reaped: the growth of getrusage's
+    /// RUSAGE_CHILDREN over the call, which itself counts every child since process start.
     pub cpu_s: f64,
 }
 
@@ -67,6 +68,7 @@ pub fn default_jobs() -> usize {
 
 pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) -> Result<Outcome> {
     let mut outcome = Outcome::default();
+    let cpu0 = children_cpu_seconds();
     let mut todo = Vec::new();
     for r in runs {
         let dir = run_dir(&o.out, &r.id);
@@ -153,7 +155,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     }
     bar.finish_and_clear();
     outcome.wall_s = t0.elapsed().as_secs_f64();
-    outcome.cpu_s = children_cpu_seconds();
+    outcome.cpu_s = children_cpu_seconds() - cpu0;
     Ok(outcome)
 }
 

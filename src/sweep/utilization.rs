@@ -33,7 +33,9 @@ mod tests {
         let cpus = machine_cpus();
         let before = children_cpu_s();
         let t0 = Instant::now();
-        let spin = "end=$(($(date +%s)+1)); while [ $(date +%s) -lt $end ]; do :; done";
+        // A fixed amount of work (≈ 0.5 CPU-s per spinner), not "until the next whole second":
+        // that spun 0–1 s, and under load the children burned too little to test anything.
+        let spin = "i=0; while [ $i -lt 500000 ]; do i=$((i+1)); done";
         let kids: Vec<_> =
             (0..cpus + 1).map(|_| std::process::Command::new("sh").arg("-c").arg(format!("({spin}) & {spin}; wait")).spawn().unwrap()).collect();
         for mut k in kids {
