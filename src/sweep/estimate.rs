@@ -133,7 +133,7 @@ pub fn describe(runs: &[PlannedRun], basis: &Basis, jobs: usize, threads: usize,
             ));
         }
         Basis::Uncalibrated => s.push_str(&format!(
-            "uncalibrated (--no-probe): FLOPs at {:.0} GFLOP/s per thread, the rate of a 2-core AMD EPYC (Zen 4), not of this machine ({cpu})\n",
+            "uncalibrated (--no-probe): FLOPs at a fixed {:.0} GFLOP/s per thread (a rate once measured on a 2-core AMD EPYC, Zen 4); this machine: {cpu}\n",
             FLOPS_PER_THREAD / 1e9
         )),
     }
