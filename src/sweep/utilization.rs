@@ -33,7 +33,8 @@ mod tests {
         let cpus = machine_cpus();
         let before = children_cpu_s();
         let t0 = Instant::now();
-        let spin = "end=$(($(date +%s)+1)); while [ $(date +%s) -lt $end ]; do :; done";
+        // `date +%s` has whole seconds: +2 spins 1–2 s (+1 could end at once, as it did).
+        let spin = "end=$(($(date +%s)+2)); while [ $(date +%s) -lt $end ]; do :; done";
         let kids: Vec<_> =
             (0..cpus + 1).map(|_| std::process::Command::new("sh").arg("-c").arg(format!("({spin}) & {spin}; wait")).spawn().unwrap()).collect();
         for mut k in kids {
