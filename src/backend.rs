@@ -116,6 +116,11 @@ pub fn flush_denormals_enabled() -> bool {
     false
 }
 
+/// Whether the calling thread and every worker of rayon's current pool flush denormals.
+pub fn flush_denormals_everywhere() -> bool {
+    flush_denormals_enabled() && rayon::broadcast(|_| flush_denormals_enabled()).into_iter().all(|on| on)
+}
+
 /// Build rayon's global pool with every worker flushing denormals from its first instruction
 /// (the GEMM runs on this pool too: `gemm::Parallelism::Rayon`). Call before anything touches
 /// rayon; if the pool already exists (a test harness, a library user) only the calling thread

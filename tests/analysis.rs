@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::{ResultRow as Row, write_results};
 use normlab::analysis::bootstrap::{Interval, optimum_boot, speedup_interval};
 use normlab::analysis::lr_optimum::{Bound, lr_optimum};
 use normlab::analysis::runs::group_keys;
@@ -187,52 +188,6 @@ fn bootstrap_interval_is_deterministic_and_brackets_the_estimate() {
 // ---------------------------------------------------------------------------------------------
 // report() on synthetic sweep directories
 
-struct Row {
-    id: String,
-    status: &'static str,
-    arch: &'static str,
-    param: &'static str,
-    lr: f64,
-    d: f64,
-    steps: f64,
-    seq: f64,
-    seed: f64,
-    loss: Option<f64>,
-    step_time: f64,
-    /// Architecture switches set (cfg.model.norm.<name> = true).
-    flags: &'static [&'static str],
-}
-
-fn write_results(dir: &Path, rows: &[Row]) {
-    std::fs::create_dir_all(dir).unwrap();
-    let f = |g: &dyn Fn(&Row) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
-    let mut df = DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new("run_id".into(), rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
-            Column::new("status".into(), rows.iter().map(|r| r.status).collect::<Vec<_>>()),
-            Column::new("cfg.arch".into(), rows.iter().map(|r| r.arch).collect::<Vec<_>>()),
-            Column::new("cfg.param.name".into(), rows.iter().map(|r| r.param).collect::<Vec<_>>()),
-            Column::new("cfg.optim.lr".into(), f(&|r| r.lr)),
-            Column::new("cfg.model.d_model".into(), f(&|r| r.d)),
-            // Follows d_model (fixed head dimension): must not become a group key.
-            Column::new("cfg.model.n_head".into(), f(&|r| r.d / 16.0)),
-            Column::new("cfg.train.steps".into(), f(&|r| r.steps)),
-            // Follows the budget and the architecture: not a key either.
-            Column::new("cfg.optim.warmup_steps".into(), f(&|r| if r.arch == "gpt" { (0.05 * r.steps).round() } else { 0.0 })),
-            Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
-            Column::new("cfg.model.norm.no_qk_norm".into(), f(&|r| r.flags.contains(&"no_qk_norm") as u8 as f64)),
-            Column::new("cfg.model.norm.norm_at_most_one".into(), f(&|r| r.flags.contains(&"norm_at_most_one") as u8 as f64)),
-            Column::new("cfg.seed".into(), f(&|r| r.seed)),
-            Column::new("final_val_loss".into(), rows.iter().map(|r| r.loss).collect::<Vec<_>>()),
-            Column::new("step_time_s".into(), f(&|r| r.step_time)),
-            Column::new("steps".into(), f(&|r| r.steps)),
-        ],
-    )
-    .unwrap();
-    write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
-}
-
 fn write_curves(dir: &Path, curves: &[(String, Vec<(u32, f32)>)]) {
     common::write_curves(dir, curves, 1024, 0.0);
 }
@@ -281,6 +236,7 @@ fn lr_sweep_with(dir: &Path, seeds: &[f64], nu_slope: f64, jitter: f64) {
                         loss: if pending || diverged { None } else { Some(parabola(lr, eta) - 0.1 * (d / 32.0).ln() + 0.002 * seed) },
                         step_time: 0.01,
                         flags: &[],
+                        ..Default::default()
                     });
                 }
             }
@@ -393,6 +349,7 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
                         loss: Some(l(k * b) + noise),
                         step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
                         flags: &[],
+                        ..Default::default()
                     });
                     let c: Vec<(u32, f32)> =
                         (1..=10).map(|i| (i * b as u32 / 10, (l(k * b * i as f64 / 10.0) + 0.3 * (1.0 - i as f64 / 10.0)) as f32)).collect();
@@ -487,6 +444,7 @@ fn report_tolerates_partial_and_empty_sweeps() {
             loss: None,
             step_time: f64::NAN,
             flags: &[],
+            ..Default::default()
         })
         .collect();
     write_results(&dir, &rows);
@@ -585,6 +543,7 @@ fn report_on_a_horizon_sweep_fits_the_slope_of_log_eta_against_log_steps() {
                 loss: Some(parabola(lr, eta) - 0.05 * steps.ln()),
                 step_time: 0.01,
                 flags: &[],
+                ..Default::default()
             });
         }
     }
@@ -626,6 +585,7 @@ fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() 
                 loss: Some(l(k * b)),
                 step_time: if arch == "angpt" { 0.0103 } else { 0.01 },
                 flags,
+                ..Default::default()
             });
         }
     }

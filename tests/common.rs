@@ -54,3 +54,80 @@ pub fn write_curves(dir: &std::path::Path, curves: &[(String, Vec<(u32, f32)>)],
     .unwrap();
     normlab::record::write_parquet(&dir.join("curves.parquet"), &mut df).unwrap();
 }
+
+/// One run of a synthetic `results.parquet`, with the columns `sweep merge` writes that the
+/// analysis and the report read. `..Default::default()` fills the ones a test does not vary.
+#[derive(Clone, Debug)]
+pub struct ResultRow {
+    pub id: String,
+    pub status: &'static str,
+    pub arch: &'static str,
+    pub param: &'static str,
+    pub lr: f64,
+    pub d: f64,
+    pub steps: f64,
+    pub seq: f64,
+    pub seed: f64,
+    pub loss: Option<f64>,
+    pub step_time: f64,
+    pub diverged_at: Option<f64>,
+    pub error: Option<&'static str>,
+    /// Architecture switches set (cfg.model.norm.<name> = true).
+    pub flags: &'static [&'static str],
+}
+
+impl Default for ResultRow {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            status: "done",
+            arch: "gpt",
+            param: "sp",
+            lr: 1e-3,
+            d: 32.0,
+            steps: 500.0,
+            seq: 64.0,
+            seed: 1.0,
+            loss: None,
+            step_time: 0.01,
+            diverged_at: None,
+            error: None,
+            flags: &[],
+        }
+    }
+}
+
+/// `DIR/results.parquet` from `rows`. Besides the settings, n_head follows d_model (fixed head
+/// dimension) and warmup follows the budget and the architecture, as in the shipped sweeps:
+/// neither may become a group key.
+pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) {
+    use polars::prelude::*;
+    std::fs::create_dir_all(dir).unwrap();
+    let f = |g: &dyn Fn(&ResultRow) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
+    let flag = |name: &'static str| f(&move |r| r.flags.contains(&name) as u8 as f64);
+    let mut df = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("run_id".into(), rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
+            Column::new("status".into(), rows.iter().map(|r| r.status).collect::<Vec<_>>()),
+            Column::new("cfg.arch".into(), rows.iter().map(|r| r.arch).collect::<Vec<_>>()),
+            Column::new("cfg.param.name".into(), rows.iter().map(|r| r.param).collect::<Vec<_>>()),
+            Column::new("cfg.optim.lr".into(), f(&|r| r.lr)),
+            Column::new("cfg.model.d_model".into(), f(&|r| r.d)),
+            Column::new("cfg.model.n_head".into(), f(&|r| r.d / 16.0)),
+            Column::new("cfg.train.steps".into(), f(&|r| r.steps)),
+            Column::new("cfg.optim.warmup_steps".into(), f(&|r| if r.arch == "gpt" { (0.05 * r.steps).round() } else { 0.0 })),
+            Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
+            Column::new("cfg.model.norm.no_qk_norm".into(), flag("no_qk_norm")),
+            Column::new("cfg.model.norm.norm_at_most_one".into(), flag("norm_at_most_one")),
+            Column::new("cfg.seed".into(), f(&|r| r.seed)),
+            Column::new("final_val_loss".into(), rows.iter().map(|r| r.loss).collect::<Vec<_>>()),
+            Column::new("step_time_s".into(), f(&|r| r.step_time)),
+            Column::new("steps".into(), f(&|r| r.diverged_at.unwrap_or(r.steps))),
+            Column::new("diverged_at".into(), rows.iter().map(|r| r.diverged_at).collect::<Vec<_>>()),
+            Column::new("error".into(), rows.iter().map(|r| r.error).collect::<Vec<_>>()),
+        ],
+    )
+    .unwrap();
+    normlab::record::write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
+}

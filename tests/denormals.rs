@@ -31,16 +31,18 @@ fn denormals_are_flushed_in_workers_unless_switched_off() {
     let cfg = common::tiny("gpt", &["train.steps=2", "train.flush_denormals=true"]);
     let data = Dataset::load(&cfg.data, "tiny").unwrap();
     let opts = TrainOptions { out: common::tmpdir("ftz-on"), quiet: true, ..Default::default() };
-    assert!(train(&cfg, &data, &opts).unwrap().flush_denormals);
+    assert_eq!(train(&cfg, &data, &opts).unwrap().flush_denormals, Some(true));
     assert!(workers().iter().all(|&(on, p)| on && p == 0.0));
 
     let cfg = common::tiny("gpt", &["train.steps=2", "train.flush_denormals=false"]);
     let opts = TrainOptions { out: common::tmpdir("ftz-off"), quiet: true, ..Default::default() };
     let s = train(&cfg, &data, &opts).unwrap();
-    assert!(!s.flush_denormals);
+    assert_eq!(s.flush_denormals, Some(false));
     assert!(workers().iter().all(|&(on, _)| !on));
     let written = std::fs::read_to_string(opts.out.join("summary.json")).unwrap();
     assert!(written.contains("\"flush_denormals\": false"), "{written}");
+    // One record of the setting (the measured one), not a second copy in `provenance`.
+    assert_eq!(written.matches("flush_denormals").count(), 1, "{written}");
 }
 
 #[test]

@@ -5,8 +5,6 @@
 
 mod common;
 
-use normlab::record::write_parquet;
-use polars::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -28,45 +26,17 @@ fn fixture_dir(name: &str) -> (PathBuf, bool) {
     }
 }
 
+/// A run of the synthetic sweep and its (step, val loss) curve at eval steps (the train loss
+/// is the same curve + 0.05).
 struct Row {
-    id: String,
-    status: &'static str,
-    arch: &'static str,
-    lr: f64,
-    d: f64,
-    steps: f64,
-    seq: f64,
-    seed: f64,
-    loss: Option<f64>,
-    diverged_at: Option<f64>,
-    error: Option<&'static str>,
-    /// (step, loss) at eval steps; the train loss is the same curve + 0.05.
+    run: common::ResultRow,
     curve: Vec<(u32, f32)>,
 }
 
 fn write(dir: &Path, rows: &[Row]) {
-    let f = |g: &dyn Fn(&Row) -> f64| rows.iter().map(g).collect::<Vec<f64>>();
-    let mut df = DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new("run_id".into(), rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
-            Column::new("status".into(), rows.iter().map(|r| r.status).collect::<Vec<_>>()),
-            Column::new("cfg.arch".into(), rows.iter().map(|r| r.arch).collect::<Vec<_>>()),
-            Column::new("cfg.param.name".into(), vec!["sp"; rows.len()]),
-            Column::new("cfg.optim.lr".into(), f(&|r| r.lr)),
-            Column::new("cfg.model.d_model".into(), f(&|r| r.d)),
-            Column::new("cfg.train.steps".into(), f(&|r| r.steps)),
-            Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
-            Column::new("cfg.seed".into(), f(&|r| r.seed)),
-            Column::new("final_val_loss".into(), rows.iter().map(|r| r.loss).collect::<Vec<_>>()),
-            Column::new("step_time_s".into(), f(&|r| if r.arch == "gpt" { 0.010 } else { 0.0125 })),
-            Column::new("diverged_at".into(), rows.iter().map(|r| r.diverged_at).collect::<Vec<_>>()),
-            Column::new("error".into(), rows.iter().map(|r| r.error).collect::<Vec<_>>()),
-        ],
-    )
-    .unwrap();
-    write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
-    let curves: Vec<(String, Vec<(u32, f32)>)> = rows.iter().map(|r| (r.id.clone(), r.curve.clone())).collect();
+    let runs: Vec<common::ResultRow> = rows.iter().map(|r| r.run.clone()).collect();
+    common::write_results(dir, &runs);
+    let curves: Vec<(String, Vec<(u32, f32)>)> = rows.iter().map(|r| (r.run.id.clone(), r.curve.clone())).collect();
     common::write_curves(dir, &curves, 256, 0.05);
 }
 
@@ -118,17 +88,21 @@ fn lr_sweep() -> Vec<Row> {
                     curve.push((120, 9.5));
                 }
                 rows.push(Row {
-                    id: if arch == "gpt" && d == 32.0 && i == 0 { NASTY.into() } else { format!("{arch}-d{d}-lr{i}") },
-                    status,
-                    arch,
-                    lr,
-                    d,
-                    steps: 500.0,
-                    seq: 64.0,
-                    seed: 1.0,
-                    loss: (status == "done").then_some(loss),
-                    diverged_at,
-                    error,
+                    run: common::ResultRow {
+                        id: if arch == "gpt" && d == 32.0 && i == 0 { NASTY.into() } else { format!("{arch}-d{d}-lr{i}") },
+                        status,
+                        arch,
+                        lr,
+                        d,
+                        steps: 500.0,
+                        seq: 64.0,
+                        seed: 1.0,
+                        loss: (status == "done").then_some(loss),
+                        diverged_at,
+                        error,
+                        step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
+                        ..Default::default()
+                    },
                     curve,
                 });
             }
@@ -155,7 +129,7 @@ fn lr_sweep_page_has_every_plot_marks_diverged_and_failed_runs_and_keeps_text_in
     assert_eq!(div["x"], serde_json::json!([1e-3 * 16.0]));
     assert!(div["text"][0].as_str().unwrap().contains("diverged at step 120"), "{div}");
     let ceiling = div["y"][0].as_f64().unwrap();
-    let max_loss = rows.iter().filter_map(|r| r.loss).fold(f64::MIN, f64::max);
+    let max_loss = rows.iter().filter_map(|r| r.run.loss).fold(f64::MIN, f64::max);
     assert!(ceiling > max_loss, "diverged marks must sit above every finite loss: {ceiling} vs {max_loss}");
     // Hover: run id and config; the id's markup is escaped for plotly and for the HTML.
     let runs = trace(lr, "gpt d_model=32");
@@ -211,17 +185,21 @@ fn speedup_sweep() -> Vec<Row> {
                 let loss = l(k * b) + 1e-3 * (seed - 1.5);
                 let curve = (1..=4).map(|i| ((i as f64 * b / 4.0) as u32, (l(k * b * i as f64 / 4.0)) as f32)).collect();
                 rows.push(Row {
-                    id: format!("{arch}-{b}-{seed}"),
-                    status: "done",
-                    arch,
-                    lr: 2e-3,
-                    d: 64.0,
-                    steps: b,
-                    seq: 64.0,
-                    seed,
-                    loss: Some(loss),
-                    diverged_at: None,
-                    error: None,
+                    run: common::ResultRow {
+                        id: format!("{arch}-{b}-{seed}"),
+                        status: "done",
+                        arch,
+                        lr: 2e-3,
+                        d: 64.0,
+                        steps: b,
+                        seq: 64.0,
+                        seed,
+                        loss: Some(loss),
+                        diverged_at: None,
+                        error: None,
+                        step_time: if arch == "gpt" { 0.010 } else { 0.0125 },
+                        ..Default::default()
+                    },
                     curve,
                 });
             }

@@ -110,6 +110,64 @@ fn absurd_lr_run_is_recorded_as_diverged_and_the_sweep_finishes() {
     assert_eq!(status.iter().filter(|s| **s == "diverged").count(), 1, "{status:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 done, 1 diverged"), "{stdout}");
+
+    // --restart-diverged must not delete a run directory a live process holds: a real second
+    // process (flock(1) on the run's lock file, as `normlab train` takes it) holds the diverged run.
+    let diverged = merge::run_dirs(&out_dir).into_iter().find(|(_, d)| d.read_summary().unwrap().status == Status::Diverged).unwrap().1;
+    // sh opens the lock file, flock(1) locks it, and the shell becomes `sleep`: one process holds
+    // the lock and killing it releases it.
+    let mut holder = Command::new("sh")
+        .args(["-c", "exec 9>>\"$0\" && flock 9 && exec sleep 60"])
+        .arg(diverged.root.join(".lock"))
+        .spawn()
+        .expect("sh + flock(1) from util-linux");
+    assert!(wait_for(|| normlab::record::lock::RunLock::is_held(&diverged.root), 10), "the second process never took the lock");
+    let restart = || normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet", "--restart-diverged"]);
+    let out = restart();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "deleted a held run: {err}");
+    assert!(err.contains("--restart-diverged") && err.contains(&*diverged.root.to_string_lossy()) && err.contains("another process"), "{err}");
+    assert_eq!(diverged.read_summary().map(|s| s.status), Some(Status::Diverged), "the held run's records were touched");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Released: the restart goes ahead (and diverges again).
+    let out = restart();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 done, 1 diverged"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// At a sweep's tail the free cores go to the runs left: a lone run on 2 jobs trains with 2
+/// threads, two runs on 2 jobs with 1 each.
+#[test]
+fn a_lone_run_gets_the_free_cores() {
+    if normlab::sweep::utilization::machine_cpus() < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    for (lrs, want) in [("[3e-3]", vec![2]), ("[3e-3, 4e-3]", vec![1, 1])] {
+        let p = write_sweep("tail", &format!("[sweep]\nname = \"t\"\n{}[grid]\noptim.lr = {lrs}\n", TINY_BASE.replace("steps = 60", "steps = 20")));
+        let out_dir = p.parent().unwrap().join("out");
+        let out = normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet", "--jobs", "2"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let threads: Vec<usize> = merge::run_dirs(&out_dir).into_iter().map(|(_, d)| d.read_summary().unwrap().threads).collect();
+        assert_eq!(threads, want, "{lrs}");
+    }
+}
+
+/// `sweep plan` probes this machine (a few real training steps) and names its CPU, or says the
+/// estimate is uncalibrated with --no-probe.
+#[test]
+fn plan_calibrates_on_this_machine_or_says_uncalibrated() {
+    let p = write_sweep("plan", &format!("[sweep]\nname = \"p\"\n{TINY_BASE}[grid]\nmodel.d_model = [32, 64]\n"));
+    let cpu = normlab::record::provenance::cpu_model();
+    let out = normlab(&["sweep", "plan", p.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("calibrated on {cpu}")) && !text.contains("uncalibrated"), "{text}");
+    assert!(text.contains("gpt d=32 L=2") && text.contains("gpt d=64 L=2") && text.contains("ms/step"), "both models probed: {text}");
+    let out = normlab(&["sweep", "plan", p.to_str().unwrap(), "--no-probe"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("uncalibrated") && text.contains(&cpu) && text.contains("min) wall with"), "{text}");
 }
 
 fn wait_for(cond: impl Fn() -> bool, secs: u64) -> bool {
@@ -215,7 +273,7 @@ fn refine_adds_lrs_around_eta_star_within_its_budget_and_resumes_with_the_same_i
     );
     let p = write_sweep("refine", &body);
     let out_dir = p.parent().unwrap().join("out");
-    let plan_out = normlab(&["sweep", "plan", p.to_str().unwrap(), "--jobs", "2"]);
+    let plan_out = normlab(&["sweep", "plan", p.to_str().unwrap(), "--jobs", "2", "--no-probe"]);
     let plan_text = String::from_utf8_lossy(&plan_out.stdout);
     assert!(plan_text.contains("8 runs") && plan_text.contains("refine: ≤ 5 more runs"), "{plan_text}");
     let run = || normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet"]);

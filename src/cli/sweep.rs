@@ -3,7 +3,8 @@
 use super::stop_flag;
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use normlab::sweep::{default_out, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
+use normlab::record::provenance::cpu_model;
+use normlab::sweep::{default_out, estimate, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -19,13 +20,20 @@ pub struct SweepArgs {
 enum SweepCmd {
     /// Run (or resume) the sweep locally; the default action.
     Run(SweepRunArgs),
-    /// Print the expanded plan: one line per run (id, varying values, estimated cost).
+    /// Print the expanded plan: one line per run (id, varying values, estimated cost) and a
+    /// wall estimate calibrated by a few seconds' probe of this machine.
     Plan {
         file: PathBuf,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         #[arg(long)]
         jobs: Option<usize>,
+        /// Threads per run, as `sweep --threads-per-run` (the probe uses as many).
+        #[arg(long, default_value_t = 1)]
+        threads_per_run: usize,
+        /// Skip the probe: the estimate is the FLOP count at a fixed rate, marked uncalibrated.
+        #[arg(long)]
+        no_probe: bool,
     },
     /// Write and submit a Slurm job array (one shard per task) plus a dependent merge job; with
     /// `[refine]`, the pending round (the grid first) as an array plus the driver job that submits
@@ -144,15 +152,17 @@ pub fn run(args: SweepArgs) -> Result<()> {
     match args.action {
         None => run_sweep(args.run, exe),
         Some(SweepCmd::Run(a)) => run_sweep(a, exe),
-        Some(SweepCmd::Plan { file, set, jobs }) => {
+        Some(SweepCmd::Plan { file, set, jobs, threads_per_run, no_probe }) => {
             let s = Sweep::load(&file, &set)?;
             let runs = plan::plan(&s)?;
             println!("{}: {}", s.name(), s.file.sweep.description.trim());
             let jobs = jobs.unwrap_or_else(runner::default_jobs);
-            print!("{}", format_plan(&runs, 1, jobs));
+            print!("{}", format_plan(&runs));
+            let basis = if no_probe { estimate::Basis::Uncalibrated } else { estimate::probe(&runs, &exe, threads_per_run)? };
+            print!("{}", estimate::describe(&runs, &basis, jobs, threads_per_run, &cpu_model()));
             if let Some(r) = &s.file.refine {
                 let seeds = r.validate(&s.path.display().to_string(), &s.file.sweep.seeds)?;
-                print!("{}", refine::plan_note(&runs, r, &seeds, jobs));
+                print!("{}", refine::plan_note(&runs, r, &seeds, jobs, &basis));
             }
             Ok(())
         }
@@ -246,7 +256,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     let runs = plan::shard(&all, shard_i, shard_n);
     let jobs = a.jobs.unwrap_or_else(runner::default_jobs);
     if a.dry_run {
-        print!("{}", format_plan(&runs, a.threads_per_run, jobs));
+        print!("{}", format_plan(&runs));
+        print!("{}", estimate::describe(&runs, &estimate::Basis::Uncalibrated, jobs, a.threads_per_run, &cpu_model()));
         return Ok(());
     }
     let refine = match &s.file.refine {

@@ -80,6 +80,9 @@ impl CoordCheck {
         for &w in &self.widths {
             let cfg = self.config(w)?;
             let data = Dataset::load(&cfg.data, "coord-check")?;
+            // Its own denormal mode, as `train` sets it: otherwise the result depends on what
+            // the last run in this process left in the pool's workers (a flaky test did).
+            crate::backend::apply_flush_denormals(cfg.train.flush_denormals);
             rows.extend(with_arch!(cfg.arch, |A| coord_rows::<A>(&cfg, &data, w)));
         }
         Ok(rows)

@@ -152,9 +152,11 @@ pub struct Summary {
     pub normlab_version: String,
     pub backend: String,
     pub threads: usize,
-    /// Whether subnormal floats were flushed to zero (FTZ+DAZ) in the computing threads.
+    /// Whether subnormal floats were flushed to zero (FTZ+DAZ), read back from the CPU's control
+    /// register of the main thread and every rayon worker at the end of training: the one
+    /// record of the setting. None: not measured (the run failed before training; older builds).
     #[serde(default)]
-    pub flush_denormals: bool,
+    pub flush_denormals: Option<bool>,
     /// Diagnostics measured once at the end (condition numbers, anGPT ν calibration, ...).
     #[serde(default)]
     pub final_diagnostics: std::collections::BTreeMap<String, f64>,

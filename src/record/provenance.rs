@@ -17,8 +17,6 @@ pub struct Provenance {
     pub host: String,
     pub cpu_model: String,
     pub threads: usize,
-    /// The run's `train.flush_denormals` setting, or "not set" where the config has no such key.
-    pub flush_denormals: String,
     /// RFC 3339 UTC.
     pub start_time: String,
     pub end_time: String,
@@ -26,7 +24,7 @@ pub struct Provenance {
 
 impl Provenance {
     /// Everything but the end time, taken when the run starts.
-    pub fn at_start(threads: usize, flush_denormals: Option<bool>) -> Self {
+    pub fn at_start(threads: usize) -> Self {
         Self {
             git_commit: env!("NORMLAB_GIT_COMMIT").to_string(),
             git_dirty: match env!("NORMLAB_GIT_DIRTY") {
@@ -39,7 +37,6 @@ impl Provenance {
             host: hostname(),
             cpu_model: cpu_model(),
             threads,
-            flush_denormals: flush_denormals.map_or_else(|| "not set".to_string(), |b| b.to_string()),
             start_time: rfc3339(SystemTime::now()),
             end_time: String::new(),
         }
@@ -105,10 +102,9 @@ mod tests {
 
     #[test]
     fn build_provenance_is_filled_in() {
-        let p = Provenance::at_start(3, None).finish();
+        let p = Provenance::at_start(3).finish();
         assert!(!p.git_commit.is_empty());
         assert_eq!(p.burn_version, "0.22.1");
-        assert_eq!(p.flush_denormals, "not set");
         assert_eq!(p.threads, 3);
         assert!(p.start_time.ends_with('Z') && p.end_time >= p.start_time);
     }

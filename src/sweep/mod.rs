@@ -2,6 +2,7 @@
 //! local parallel execution with resume (runner) or Slurm job arrays (slurm) → one merged
 //! Parquet table (merge).
 
+pub mod estimate;
 pub mod merge;
 pub mod plan;
 pub mod refine;
@@ -19,8 +20,9 @@ pub fn default_out(name: &str) -> PathBuf {
     Path::new("results/sweeps").join(name)
 }
 
-/// The plan table: one line per run (id, the values that vary, estimated cost).
-pub fn format_plan(runs: &[PlannedRun], threads: usize, jobs: usize) -> String {
+/// The plan table: one line per run (id, the values that vary, cost by FLOP count); the wall
+/// estimate is estimate.rs's.
+pub fn format_plan(runs: &[PlannedRun]) -> String {
     let mut s = String::new();
     let keys: Vec<String> = runs.first().map(|r| r.varying.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
     s.push_str(&format!("{:<12}  {}  {:>9}\n", "run_id", keys.iter().map(|k| format!("{k:>16}")).collect::<String>(), "est. cpu"));
@@ -28,9 +30,7 @@ pub fn format_plan(runs: &[PlannedRun], threads: usize, jobs: usize) -> String {
         let vals: String = r.varying.iter().map(|(_, v)| format!("{:>16}", short(v))).collect();
         s.push_str(&format!("{:<12}  {}  {:>8.0}s\n", r.id, vals, r.cost_s));
     }
-    let total: f64 = runs.iter().map(|r| r.cost_s).sum();
-    let par = (jobs * threads).max(1) as f64;
-    s.push_str(&format!("{} runs, estimated {:.0} CPU-s ≈ {:.1} min wall with {} jobs\n", runs.len(), total, total / par / 60.0, jobs));
+    s.push_str(&format!("{} runs\n", runs.len()));
     s
 }
 

@@ -366,16 +366,18 @@ pub fn refine_shard(
 }
 
 /// The `sweep plan` line for a refine table: its worst case on top of the coarse grid.
-pub fn plan_note(coarse: &[PlannedRun], r: &Refine, seeds: &[u64], jobs: usize) -> String {
+pub fn plan_note(coarse: &[PlannedRun], r: &Refine, seeds: &[u64], jobs: usize, basis: &super::estimate::Basis) -> String {
     let groups = groups(coarse).len();
     let per_round = groups * r.points * seeds.len();
     let max_runs = r.budget.min(per_round * r.rounds);
-    let mean_cost = coarse.iter().map(|p| p.cost_s).sum::<f64>() / coarse.len().max(1) as f64;
-    let cpu = max_runs as f64 * mean_cost;
-    let coarse_cpu: f64 = coarse.iter().map(|p| p.cost_s).sum();
+    // Refine runs are the groups' configs at other LRs and seeds: cost them as the mean grid run.
+    let secs = super::estimate::run_seconds(coarse, basis);
+    let coarse_cpu: f64 = secs.iter().sum();
+    let cpu = max_runs as f64 * coarse_cpu / coarse.len().max(1) as f64;
+    let how = if matches!(basis, super::estimate::Basis::Uncalibrated) { "uncalibrated" } else { "calibrated as above" };
     format!(
         "refine: ≤ {max_runs} more runs (budget {}, ≤ {} rounds × {groups} groups × {} LRs × {} seeds = {per_round} per round), \
-         ≈ {cpu:.0} CPU-s; worst case in all {} runs, {:.0} CPU-s ≈ {:.1} min wall with {jobs} jobs (target η* interval hi/lo ≤ {})\n",
+         ≈ {cpu:.0} s of training; worst case in all {} runs, {:.0} s ≈ {:.1} min wall with {jobs} jobs ({how}; target η* interval hi/lo ≤ {})\n",
         r.budget,
         r.rounds,
         r.points,

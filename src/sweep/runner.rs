@@ -3,6 +3,13 @@
 //! pool. Finished runs are skipped, unfinished ones resume from their checkpoint, failures
 //! are recorded with their message, and children die with the runner (PR_SET_PDEATHSIG).
 //! A run another process holds (its lock, record/lock.rs) is deferred and revisited once free.
+//! At a sweep's tail, when fewer runs wait than cores are free, the runs started get the free
+//! cores as extra threads ([`threads_at_start`]). The thread count is not part of a run's
+//! identity (its id, config hash and checkpoint ignore it) because it changes no result: every
+//! parallel kernel splits its work into tasks whose boundaries depend on the data's shape, not
+//! on the number of threads, and each output element is reduced in one task in a fixed order
+//! (the GEMM crate splits the output, never the inner dimension). tests/threads.rs holds that
+//! invariant: the same run at 1 and 2 threads gives bit-identical losses.
 
 use super::plan::PlannedRun;
 use crate::record::lock::{BUSY_EXIT, RunLock};
@@ -21,6 +28,8 @@ pub struct RunnerOptions {
     /// Sweep output directory; runs go to `<out>/runs/<id>/`.
     pub out: PathBuf,
     pub jobs: usize,
+    /// Threads of each run while at least as many runs wait as cores are free (the tail may
+    /// give more: [`threads_at_start`]); `jobs × threads_per_run` cores are used at most.
     pub threads_per_run: usize,
     pub quiet: bool,
     pub retry_failed: bool,
@@ -66,6 +75,13 @@ pub fn default_jobs() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
+/// Threads for a run started now: an even share of the cores no running run uses among the
+/// `waiting` runs not yet started (this one included), never fewer than `per_run`. With
+/// more runs waiting than cores free this is `per_run`; the last run gets every free core.
+pub fn threads_at_start(cores: usize, in_use: usize, waiting: usize, per_run: usize) -> usize {
+    (cores.saturating_sub(in_use) / waiting.max(1)).max(per_run.max(1))
+}
+
 pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     let cpu0 = children_cpu_seconds();
@@ -74,7 +90,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
         let dir = run_dir(&o.out, &r.id);
         if needs_run(&dir, o) {
             if o.restart_diverged && dir.read_summary().is_some_and(|s| s.status == Status::Diverged) {
-                let _ = std::fs::remove_dir_all(&dir.root);
+                remove_unheld(&dir)?;
             }
             if o.retry_failed && dir.read_summary().is_some_and(|s| s.status == Status::Failed) {
                 let _ = std::fs::remove_file(dir.summary());
@@ -92,13 +108,21 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     let (mut cost_done, mut cost_left) = (0.0, todo.iter().map(|r| r.cost_s).sum::<f64>());
     bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg} (eta {eta})").unwrap().progress_chars("=> "));
     let t0 = Instant::now();
-    let mut running: Vec<(Child, &PlannedRun, Instant)> = Vec::new();
+    // (child, run, started, threads)
+    let mut running: Vec<(Child, &PlannedRun, Instant, usize)> = Vec::new();
     let mut queue = todo.into_iter();
     // Runs another process is training: revisited when their lock is free.
     let mut deferred: Vec<&PlannedRun> = Vec::new();
+    let (per_run, cores) = (o.threads_per_run.max(1), o.jobs.max(1) * o.threads_per_run.max(1));
+    // Extra tail threads only up to the machine's CPUs (more jobs than CPUs is the user's call).
+    let spare = cores.min(super::utilization::machine_cpus().max(per_run));
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        while !stopping && running.len() < o.jobs.max(1) {
+        loop {
+            let in_use: usize = running.iter().map(|c| c.3).sum();
+            if stopping || in_use + per_run > cores {
+                break;
+            }
             let Some(r) = queue.next().or_else(|| take_free(&mut deferred, &o.out)) else { break };
             let dir = run_dir(&o.out, &r.id);
             if RunLock::is_held(&dir.root) {
@@ -108,7 +132,8 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                 outcome.skipped += 1;
                 bar.inc(1);
             } else {
-                running.push((spawn(r, o)?, r, Instant::now()));
+                let threads = threads_at_start(spare, in_use, queue.len() + 1, per_run);
+                running.push((spawn(r, o, threads)?, r, Instant::now(), threads));
             }
         }
         if running.is_empty() && (deferred.is_empty() || stopping) {
@@ -116,14 +141,14 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
         }
         std::thread::sleep(Duration::from_millis(50));
         if stopping {
-            for (c, _, _) in &running {
+            for (c, ..) in &running {
                 unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
             }
         }
         let mut i = 0;
         while i < running.len() {
             if let Some(status) = running[i].0.try_wait()? {
-                let (_, r, started) = running.remove(i);
+                let (_, r, started, _) = running.remove(i);
                 if status.code() == Some(BUSY_EXIT) {
                     deferred.push(r);
                     continue;
@@ -159,13 +184,20 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     Ok(outcome)
 }
 
+/// `--restart-diverged`: delete a diverged run's directory, but never one a live process holds
+/// (a second runner may be retraining it already); its lock is held while deleting.
+fn remove_unheld(dir: &RunDir) -> Result<()> {
+    let _lock = RunLock::try_acquire(&dir.root).with_context(|| format!("--restart-diverged: not deleting {}", dir.root.display()))?;
+    std::fs::remove_dir_all(&dir.root).with_context(|| format!("--restart-diverged: deleting {}", dir.root.display()))
+}
+
 /// The first deferred run no process holds any more.
 fn take_free<'a>(deferred: &mut Vec<&'a PlannedRun>, out: &Path) -> Option<&'a PlannedRun> {
     let i = deferred.iter().position(|r| !RunLock::is_held(&run_dir(out, &r.id).root))?;
     Some(deferred.remove(i))
 }
 
-fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
+fn spawn(r: &PlannedRun, o: &RunnerOptions, threads: usize) -> Result<Child> {
     let dir = run_dir(&o.out, &r.id);
     std::fs::create_dir_all(&dir.root).with_context(|| format!("creating {}", dir.root.display()))?;
     atomic_write(&dir.config(), r.cfg.to_toml().as_bytes())?;
@@ -177,7 +209,7 @@ fn spawn(r: &PlannedRun, o: &RunnerOptions) -> Result<Child> {
         .arg("--out")
         .arg(&dir.root)
         .arg("--quiet")
-        .env("RAYON_NUM_THREADS", o.threads_per_run.max(1).to_string())
+        .env("RAYON_NUM_THREADS", threads.to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -213,7 +245,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         normlab_version: env!("CARGO_PKG_VERSION").into(),
         backend: "flex".into(),
         threads: 0,
-        flush_denormals: r.cfg.train.flush_denormals,
+        flush_denormals: None,
         final_diagnostics: Default::default(),
         error: Some(msg),
         config_hash: Some(crate::record::identity::config_hash(&r.cfg)),
@@ -229,4 +261,26 @@ fn children_cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
     t(u.ru_utime) + t(u.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threads_at_start;
+
+    #[test]
+    fn tail_runs_share_the_free_cores() {
+        // 8 cores, 1 thread per run: a full queue gets 1 thread each.
+        assert_eq!(threads_at_start(8, 0, 20, 1), 1);
+        assert_eq!(threads_at_start(8, 7, 13, 1), 1);
+        // The last run gets every free core; the last two share them; the remainder stays free
+        // for the next start (3 waiting on 8 free: 2 each, then 3, then 3).
+        assert_eq!(threads_at_start(8, 0, 1, 1), 8);
+        assert_eq!(threads_at_start(8, 6, 1, 1), 2);
+        assert_eq!(threads_at_start(8, 0, 2, 1), 4);
+        assert_eq!(threads_at_start(8, 0, 3, 1), 2);
+        assert_eq!(threads_at_start(8, 2, 2, 1), 3);
+        // Never below --threads-per-run, even when the cores are all in use.
+        assert_eq!(threads_at_start(8, 8, 1, 2), 2);
+        assert_eq!(threads_at_start(2, 1, 1, 1), 1);
+    }
 }

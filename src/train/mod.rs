@@ -135,7 +135,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
 
     let steps = cfg.train.steps;
     eprintln!("{}: starting at step {start}/{steps}", cfg.name);
-    let prov = Provenance::at_start(rayon::current_num_threads(), Some(cfg.train.flush_denormals));
+    let prov = Provenance::at_start(rayon::current_num_threads());
     let mut tb = tensorboard::EventWriter::create(&tensorboard::tb_dir(&dir.root));
     let group = dir.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group, start as u64);
@@ -245,7 +245,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
         backend: opts.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
-        flush_denormals: crate::backend::flush_denormals_enabled(),
+        flush_denormals: Some(crate::backend::flush_denormals_everywhere()),
         // The last evaluation's diagnostics (mean |α|, s_z, hidden norms, ...) plus the end-of-run ones.
         final_diagnostics: if status == Status::Done {
             last_diags.into_iter().chain(model.final_diagnostics()).collect()
