@@ -46,7 +46,7 @@ fn fake_done(out: &Path, r: &PlannedRun) {
         normlab_version: "test".into(),
         backend: "flex".into(),
         threads: 1,
-        flush_denormals: false,
+        flush_denormals: Some(false),
         final_diagnostics: Default::default(),
         error: None,
         config_hash: None,
