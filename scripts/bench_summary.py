@@ -3,7 +3,7 @@
 
     bench_summary.py RESULTS SECTION L T V ELAPSED_S
 
-RESULTS lines: `peak {json}`, `ratios k=v ...`, `torch|normlab ARCH D REP TOK`,
+RESULTS lines: `peak {json}` (one or more; the best counts), `ratios k=v ...`, `torch|normlab ARCH D REP TOK`,
 `compile ARCH D REP TOK COMPILE_S RECOMPILED OPTIMIZER`.
 """
 
@@ -23,8 +23,10 @@ def parse(path):
     runs, peak, ratios = {}, None, {}
     for line in open(path):
         kind, rest = line.split(" ", 1)
-        if kind == "peak":
-            peak = json.loads(rest)
+        if kind == "peak":  # measured at start and end: keep the better
+            p = json.loads(rest)
+            if peak is None or p["gflops_best"] > peak["gflops_best"]:
+                peak = p
         elif kind == "ratios":
             ratios = {k: float(v) for k, v in (kv.split("=") for kv in rest.split())}
         else:
