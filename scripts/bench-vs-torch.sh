@@ -124,8 +124,9 @@ case "$OMP_WAIT" in
   passive) export OMP_WAIT_POLICY=PASSIVE; POLICY="PASSIVE (--omp-wait passive)" ;;
   active) export OMP_WAIT_POLICY=ACTIVE; POLICY="ACTIVE (--omp-wait active)" ;;
 esac
-RES=$(mktemp)
-trap 'rm -f "$RES"' EXIT
+# Raw results stay on disk (path printed at the end): `scripts/bench_summary.py RAW ...` redoes
+# the table from them.
+RES=$(mktemp "${TMPDIR:-/tmp}/bench-vs-torch.XXXXXX.raw")
 START=$(date +%s)
 
 # ---- header: machine, versions, peak -----------------------------------------------------
@@ -185,4 +186,5 @@ echo "# load average at end $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" "$ROOT/scripts/bench_torch.py" --peak --threads "$THREADS" | sed 's/^/peak /' >> "$RES"
 
 # ---- summary -------------------------------------------------------------------------------
+echo "# raw results: $RES (scripts/bench_summary.py $RES $SECTION $L $T $V 0 redoes the table)"
 "$PY" "$ROOT/scripts/bench_summary.py" "$RES" "$SECTION" "$L" "$T" "$V" "$(( $(date +%s) - START ))"

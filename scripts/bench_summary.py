@@ -48,6 +48,14 @@ def pair_ratios(cell, other):
     return [cell["normlab"][i] / cell[other][i] for i in reps if cell[other][i] > 0 and not math.isnan(cell[other][i])]
 
 
+def best(cell, other):
+    """max normlab tok/s over max other tok/s: each side's least-disturbed run, for a machine
+    whose load changes within a triple."""
+    if other not in cell or math.isnan(max(cell[other].values())):
+        return "-"
+    return f"{max(cell['normlab'].values()) / max(cell[other].values()):.2f}"
+
+
 def mmm(rs):
     return f"{min(rs):.2f}/{statistics.median(rs):.2f}/{max(rs):.2f}" if rs else "-"
 
@@ -62,8 +70,10 @@ def main():
         return tok * (6 * (16 * L * d * d + V * d) + 12 * L * T * d) / 1e9
 
     print(f"matmul peak (f32 1024^3, {peak['threads']} threads): best {pk:.1f} GFLOP/s, median {peak['gflops_median']:.1f}")
-    print("FLOP/token = 6*(16*L*d^2 + V*d) + 12*L*T*d; ratios = normlab/torch tok/s per triple, min/med/max over reps")
+    print("FLOP/token = 6*(16*L*d^2 + V*d) + 12*L*T*d; ratios = normlab/torch tok/s per triple, min/med/max over reps;")
+    print("best/best = best normlab tok/s over best eager (e) / compile (c) tok/s; tok/s and %pk columns are medians")
     hdr = (f"{'arch':5} {'d':>4} {'eager tok/s':>11} {'compile tok/s':>13} {'normlab tok/s':>13} {'nl/eager':>14} {'nl/compile':>14}"
+           f" {'best/best e c':>13}"
            f" {'eager %pk':>9} {'compile %pk':>11} {'nl %pk':>7} {'compile s (1st/rest)':>20}")
     print(hdr)
     print("-" * len(hdr))
@@ -84,7 +94,7 @@ def main():
             notes.add(f"{arch} d={d}: dynamo compiled a graph during timed steps in some run")
         if "optimizer" in c:
             notes.add(f"compiled peer's AdamW: {c['optimizer']}")
-        print(f"{arch:5} {d:>4} {et:>11.0f} {ct:>13.0f} {nt:>13.0f} {mmm(re):>14} {mmm(rc):>14}"
+        print(f"{arch:5} {d:>4} {et:>11.0f} {ct:>13.0f} {nt:>13.0f} {mmm(re):>14} {mmm(rc):>14} {best(c, 'torch'):>6} {best(c, 'compile'):>6}"
               f" {100 * gfs(et, d) / pk:>8.1f}% {100 * gfs(ct, d) / pk:>10.1f}% {100 * gfs(nt, d) / pk:>6.1f}% {csec:>20}")
     for n in sorted(notes):
         print(f"note: {n}")
