@@ -22,9 +22,10 @@
 # torch.compile (inductor, default mode; nGPT's normalisation compiled too) with
 # AdamW(fused=True), or foreach where the CPU build lacks the fused kernel (printed). At
 # least 3 warm-up steps absorb the compilation; each run reports the first step's time and
-# whether dynamo compiled a graph during the timed steps (it must not). Compilation took
-# 60-115 s per model in the first process on a 2-core EPYC under load (torch 2.15), ≈ 3 s
-# in later processes, which reuse inductor's on-disk cache (/tmp/torchinductor_$USER).
+# whether dynamo compiled a graph during the timed steps (it must not; it did not in any run
+# so far). Compilation (torch 2.15, 2-core AMD EPYC, shared): the first process per model
+# took 14-22 s at load ≈ 1 (small section) and 20-115 s at load 2-9 (d=128/256, 2 threads);
+# later processes reuse inductor's on-disk cache (/tmp/torchinductor_$USER) and take 2-7 s.
 #
 # FLOP count per trained token: 6*N_mm + 12*L*T*d, with N_mm = 16*L*d^2 + V*d the parameters
 # in matmuls (q,k,v,o = 4d^2, c_fc 8d^2, mlp_c_proj 4d^2 per block, lm_head V*d; the wte lookup
@@ -78,7 +79,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --normlab) BIN=$(realpath "$2"); BUILD=0; shift 2 ;;
     --omp-wait) OMP_WAIT=$2; shift 2 ;;
-    -h|--help) sed -n '2,53p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
