@@ -77,7 +77,7 @@ while [ $# -gt 0 ]; do
     --dims) DIMS=$2; shift 2 ;;
     --no-compile) COMPILE=0; shift ;;
     --no-build) BUILD=0; shift ;;
-    --normlab) BIN=$(realpath "$2"); BUILD=0; shift 2 ;;
+    --normlab) BIN=$(realpath -m "$2"); BUILD=0; shift 2 ;;
     --omp-wait) OMP_WAIT=$2; shift 2 ;;
     -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
