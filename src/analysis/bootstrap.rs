@@ -182,7 +182,13 @@ pub fn axis_intervals(groups: &[(f64, &OptimumBoot)]) -> Option<(f64, Interval, 
         dr.push(drift_factor(&xy.iter().map(|p| p.1).collect::<Vec<_>>()));
         sl.push(log_log_slope(&xy));
     }
-    Some((drift, interval(drift, &dr, seeds, Scale::Log), slope, interval(slope, &sl, seeds, Scale::Linear)))
+    // max/min is ≥ 1 by definition; the symmetric log-scale interval can reach below it when η*
+    // is flat across the axis, so its lower end is clipped at 1 (never its upper end).
+    let drift_interval = match interval(drift, &dr, seeds, Scale::Log) {
+        Interval::Range { lo, hi, seeds } => Interval::Range { lo: lo.max(1.0), hi, seeds },
+        other => other,
+    };
+    Some((drift, drift_interval, slope, interval(slope, &sl, seeds, Scale::Linear)))
 }
 
 /// Bootstrap of the steps-to-loss speedup S at `budget_ref`: each side's seed curves
