@@ -4,16 +4,10 @@
 //! test binary: no other test's children can land in this process's counter.
 
 mod common;
+use normlab::sweep::utilization::children_cpu_seconds;
 use normlab::sweep::{plan, runner, spec::Sweep};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-
-fn children_cpu() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
 
 #[test]
 fn each_execution_reports_its_own_children_cpu_and_the_sum_is_the_total() {
@@ -40,12 +34,12 @@ fn each_execution_reports_its_own_children_cpu_and_the_sum_is_the_total() {
         exe: env!("CARGO_BIN_EXE_normlab").into(),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let before = children_cpu();
+    let before = children_cpu_seconds();
     let first = runner::execute(&runs[..1], &o, stop.clone()).unwrap();
     let second = runner::execute(&runs[1..], &o, stop.clone()).unwrap();
     // Everything finished: nothing runs, so no CPU (the old cumulative reading repeated the total).
     let third = runner::execute(&runs, &o, stop).unwrap();
-    let total = children_cpu() - before;
+    let total = children_cpu_seconds() - before;
     assert_eq!((first.done, second.done, third.skipped), (1, 1, 2));
     assert!(first.cpu_s > 0.05 && second.cpu_s > 0.05, "each run burned CPU: {} {}", first.cpu_s, second.cpu_s);
     assert!(third.cpu_s.abs() < 1e-9, "{}", third.cpu_s);
@@ -55,14 +49,14 @@ fn each_execution_reports_its_own_children_cpu_and_the_sum_is_the_total() {
     // three executions. It cannot exceed what this process saw the sweep and its children use
     // (summing the old cumulative readings would), nor be a small part of it (the last round's
     // alone would be ≈ a fifth of the runs).
-    let before = children_cpu();
+    let before = children_cpu_seconds();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_normlab"))
         .args(["sweep", "sweeps/smoke-refine.toml", "--jobs", "1", "--quiet", "--out"])
         .arg(dir.join("refine"))
         .current_dir(common::root())
         .output()
         .unwrap();
-    let seen = children_cpu() - before;
+    let seen = children_cpu_seconds() - before;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("10 done"), "{stdout}");
     let printed: f64 =

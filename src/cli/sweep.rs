@@ -16,6 +16,46 @@ pub struct SweepArgs {
     run: SweepRunArgs,
 }
 
+/// What `sweep submit` and its refine driver (`sweep refine-step`) need to write job arrays.
+#[derive(clap::Args)]
+pub struct ArrayArgs {
+    file: PathBuf,
+    #[arg(long, default_value_t = 2)]
+    array_size: usize,
+    #[arg(long, default_value_t = 1)]
+    cpus_per_task: usize,
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only write the sbatch scripts (and, with `[refine]`, the round's run list).
+    #[arg(long)]
+    dry_run: bool,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Extra sbatch options, after `--` (e.g. -- --time=01:00:00 --partition=cpu).
+    #[arg(last = true)]
+    sbatch: Vec<String>,
+}
+
+impl ArrayArgs {
+    /// The loaded sweep and the submit options for it.
+    fn options(self, exe: PathBuf) -> Result<(Sweep, slurm::SubmitOptions)> {
+        let s = Sweep::load(&self.file, &self.set)?;
+        let out = self.out.unwrap_or_else(|| default_out(s.name()));
+        let o = slurm::SubmitOptions {
+            sweep_file: normlab::sweep::spec::resolve_path(&self.file),
+            out,
+            array_size: self.array_size,
+            cpus_per_task: self.cpus_per_task,
+            sbatch_args: self.sbatch,
+            exe,
+            dry_run: self.dry_run,
+            sets: self.set,
+            round: None,
+        };
+        Ok((s, o))
+    }
+}
+
 #[derive(Subcommand)]
 enum SweepCmd {
     /// Run (or resume) the sweep locally; the default action.
@@ -39,43 +79,18 @@ enum SweepCmd {
     /// `[refine]`, the pending round (the grid first) as an array plus the driver job that submits
     /// the next round (`refine-step`). Rerunning it resumes a stopped chain.
     Submit {
-        file: PathBuf,
         /// Submit to Slurm (the only scheduler supported).
         #[arg(long)]
         slurm: bool,
-        #[arg(long, default_value_t = 2)]
-        array_size: usize,
-        #[arg(long, default_value_t = 1)]
-        cpus_per_task: usize,
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Only write the sbatch scripts.
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        /// Extra sbatch options, after `--` (e.g. -- --time=01:00:00 --partition=cpu).
-        #[arg(last = true)]
-        sbatch: Vec<String>,
+        #[command(flatten)]
+        array: ArrayArgs,
     },
     /// The Slurm driver of a `[refine]` sweep (run by the job `sweep submit` queues after each
     /// round's array): replays the rounds from the finished runs, submits the next pending round
     /// as an array plus the next driver, or, when none is pending, merges and writes the analysis.
     RefineStep {
-        file: PathBuf,
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long, default_value_t = 2)]
-        array_size: usize,
-        #[arg(long, default_value_t = 1)]
-        cpus_per_task: usize,
-        /// Only write the next round's scripts and run list (`<out>/slurm/round-K.{sbatch,ids}`).
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        #[arg(last = true)]
-        sbatch: Vec<String>,
+        #[command(flatten)]
+        array: ArrayArgs,
     },
     /// Build DIR/results.parquet (+ curves.parquet) from every run directory; idempotent.
     Merge { dir: PathBuf },
@@ -166,24 +181,12 @@ pub fn run(args: SweepArgs) -> Result<()> {
             }
             Ok(())
         }
-        Some(SweepCmd::Submit { file, slurm: use_slurm, array_size, cpus_per_task, out, dry_run, set, sbatch }) => {
+        Some(SweepCmd::Submit { slurm: use_slurm, array }) => {
             if !use_slurm {
                 bail!("sweep submit: only Slurm is supported; pass --slurm");
             }
-            let s = Sweep::load(&file, &set)?;
+            let (s, o) = array.options(exe)?;
             plan::plan(&s)?; // validate before submitting anything
-            let out = out.unwrap_or_else(|| default_out(s.name()));
-            let o = slurm::SubmitOptions {
-                sweep_file: normlab::sweep::spec::resolve_path(&file),
-                out,
-                array_size,
-                cpus_per_task,
-                sbatch_args: sbatch,
-                exe,
-                dry_run,
-                sets: set,
-                round: None,
-            };
             if s.file.refine.is_some() {
                 // One array per round: submit whichever round is pending (the grid on a fresh
                 // directory), so rerunning `sweep submit` resumes a stopped chain.
@@ -192,11 +195,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
                 slurm::submit(&o).map(|_| ())
             }
         }
-        Some(SweepCmd::RefineStep { file, out, array_size, cpus_per_task, dry_run, set, sbatch }) => {
-            let s = Sweep::load(&file, &set)?;
-            let out = out.unwrap_or_else(|| default_out(s.name()));
-            let sweep_file = normlab::sweep::spec::resolve_path(&file);
-            let o = slurm::SubmitOptions { sweep_file, out, array_size, cpus_per_task, sbatch_args: sbatch, exe, dry_run, sets: set, round: None };
+        Some(SweepCmd::RefineStep { array }) => {
+            let (s, o) = array.options(exe)?;
             refine_step(&s, &o, true)
         }
         Some(SweepCmd::Merge { dir }) => {

@@ -84,7 +84,7 @@ pub fn threads_at_start(cores: usize, in_use: usize, waiting: usize, per_run: us
 
 pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) -> Result<Outcome> {
     let mut outcome = Outcome::default();
-    let cpu0 = children_cpu_seconds();
+    let cpu0 = super::utilization::children_cpu_seconds();
     let mut todo = Vec::new();
     for r in runs {
         let dir = run_dir(&o.out, &r.id);
@@ -180,7 +180,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
     }
     bar.finish_and_clear();
     outcome.wall_s = t0.elapsed().as_secs_f64();
-    outcome.cpu_s = children_cpu_seconds() - cpu0;
+    outcome.cpu_s = super::utilization::children_cpu_seconds() - cpu0;
     Ok(outcome)
 }
 
@@ -254,13 +254,6 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
     };
     dir.write_summary(&s)?;
     Ok(s)
-}
-
-fn children_cpu_seconds() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 #[cfg(test)]

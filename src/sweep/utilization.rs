@@ -14,24 +14,26 @@ pub fn busy_fraction(cpu_s: f64, wall_s: f64, cpus: usize) -> f64 {
     if wall_s > 0.0 { cpu_s / (wall_s * cpus.max(1) as f64) } else { 0.0 }
 }
 
+/// User + system CPU seconds of every child this process has reaped so far (cumulative over
+/// the process's life: callers take differences).
+pub fn children_cpu_seconds() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Instant;
-
-    fn children_cpu_s() -> f64 {
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 * 1e-6;
-        t(u.ru_utime) + t(u.ru_stime)
-    }
 
     /// More busy children than CPUs, each with two spinning threads (like a training child's
     /// main thread + rayon worker): the reported fraction must still not exceed 100%.
     #[test]
     fn oversubscribed_children_never_exceed_the_machine() {
         let cpus = machine_cpus();
-        let before = children_cpu_s();
+        let before = children_cpu_seconds();
         let t0 = Instant::now();
         // A fixed amount of work (≈ 0.5 CPU-s per spinner), not "until the next whole second":
         // that spun 0–1 s, and under load the children burned too little to test anything.
@@ -41,7 +43,7 @@ mod tests {
         for mut k in kids {
             k.wait().unwrap();
         }
-        let cpu = children_cpu_s() - before;
+        let cpu = children_cpu_seconds() - before;
         let f = busy_fraction(cpu, t0.elapsed().as_secs_f64(), cpus);
         assert!(cpu > 0.5, "the children did burn CPU ({cpu} s)");
         assert!(f <= 1.02, "busy fraction {f} over {cpus} CPUs");
