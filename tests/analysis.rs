@@ -320,6 +320,11 @@ fn width_verdict_follows_the_drift_intervals() {
 /// at k·B (k = 2 at T=64, 3 at T=128); nGPT steps take 1.25× longer. Curves and
 /// metrics.parquet (α, s_z) included.
 fn speedup_sweep(dir: &Path) -> Vec<Row> {
+    speedup_sweep_with(dir, [2.0, 3.0])
+}
+
+/// The same with nGPT's speedup `k` at T = 64 and T = 128.
+fn speedup_sweep_with(dir: &Path, k: [f64; 2]) -> Vec<Row> {
     let l = power_law(6.0, 0.3, 1.2);
     let mut rows = Vec::new();
     let mut curves = Vec::new();
@@ -328,9 +333,9 @@ fn speedup_sweep(dir: &Path) -> Vec<Row> {
             let k = if arch == "gpt" {
                 1.0
             } else if seq == 64.0 {
-                2.0
+                k[0]
             } else {
-                3.0
+                k[1]
             };
             for b in BUDGETS {
                 for seed in [1.0, 2.0] {
@@ -423,7 +428,28 @@ fn report_on_a_speedup_sweep() {
         normlab::figures::draw(f, &dir, &dest).unwrap();
         assert!(dest.join("README.md").exists());
     }
+    // S against context length, in steps and wall clock, drawn for the speedup figure.
+    png_ok(&dir.join("figures/ngpt-speedup/speedup_vs_context.png"));
     cleanup(&dir);
+}
+
+/// The speedup figure's verdict reads S at the largest budget per context length: S > 1
+/// everywhere and growing with T (2× → 3×) reproduces nGPT's claim; S > 1 but shrinking with T
+/// (3× → 2×) contradicts its context trend, while Fig. 1's rule (S > 1) still holds.
+#[test]
+fn speedup_verdict_needs_s_to_grow_with_the_context() {
+    use normlab::figures::verdict::{Outcome, verdict};
+    for (k, speedup, fig1) in [([2.0, 3.0], Outcome::Reproduced, Outcome::Reproduced), ([3.0, 2.0], Outcome::NotReproduced, Outcome::Reproduced)] {
+        let dir = tmpdir("speedup-verdict");
+        speedup_sweep_with(&dir, k);
+        normlab::report::report(&dir).unwrap();
+        let a = normlab::report::Analysis::load(&dir).unwrap();
+        let v = verdict("ngpt-speedup", &a).unwrap();
+        assert_eq!(v.outcome, speedup, "k = {k:?}: {v:?}");
+        assert!(v.evidence.contains("T=64 B=4000") && v.evidence.contains("T=128 B=4000"), "{v:?}");
+        assert_eq!(verdict("ngpt-fig1", &a).unwrap().outcome, fig1, "k = {k:?}");
+        cleanup(&dir);
+    }
 }
 
 #[test]

@@ -48,9 +48,9 @@ static FIGURES: [Figure; 10] = [
     },
     Figure {
         name: "ngpt-speedup",
-        description: "final loss vs budget and steps-to-loss speedup S per context length",
+        description: "final loss vs budget, steps-to-loss speedup S per budget and S vs context length T = 64–512",
         sweep: "speedup.toml",
-        cpu_cost: "≈ 10 min (16 runs: d=64 L=2, budgets 250–2000, T 64/128)",
+        cpu_cost: "SPEEDUP_COST",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
     },
     Figure {
@@ -64,7 +64,7 @@ static FIGURES: [Figure; 10] = [
         name: "nugpt-width",
         description: "final loss vs LR per width and η* vs width: nGPT (SP), νGPT, CompleteP",
         sweep: "lr-transfer.toml",
-        cpu_cost: "≈ 21 min measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 144 runs, d 32–128, 4 LRs × 3 seeds, + 48 refine)",
+        cpu_cost: "≈ 21 min measured on a 2-core AMD EPYC Zen 4, 19 min on a 2-core Intel Xeon (2026-12-02: 144 runs, d 32–128, 4 LRs × 3 seeds, + 48 refine)",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
     },
     Figure {
@@ -156,6 +156,7 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
             need(a.speedups.iter().any(|s| s.var_arch == "ngpt"), "budget sweep with GPT and nGPT")?;
             let mut c = a.budget_charts(&ngpt);
             c.extend(a.speedup_charts(&ngpt));
+            c.extend(a.context_charts(&ngpt));
             (c, a.speedup_table(&ngpt))
         }
         "angpt-ladder" => {

@@ -5,7 +5,7 @@
 
 use crate::analysis::bootstrap::Interval;
 use crate::analysis::runs::{DEPTH, STEPS, WIDTH};
-use crate::report::{Analysis, Drift};
+use crate::report::{Analysis, Drift, SpeedupRow};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +44,7 @@ const MUP_RULE: &str = "reproduced when μP's width drift upper bound ≤ 2× an
 const DEPTH_RULE: &str = "reproduced when the depth drift upper bound of both nGPT and νGPT is ≤ 2×; not reproduced when either lower bound is > 2×.";
 const HORIZON_RULE: &str = "without the m_data factor: reproduced when the slope interval lies below 0 and contains −1/3; not reproduced when it lies entirely above −0.2 or below −0.5.";
 const SPEEDUP_RULE: &str = "reproduced when the lower bound of S (nGPT over GPT) at the largest budget is > 1 at every context length; not reproduced when the upper bound is < 1 at some context length.";
+const CONTEXT_RULE: &str = "at the largest budget: reproduced when S's lower bound is > 1 at every context length and, with ≥ 2 context lengths, S at the longest lies above S at the shortest (its lower bound above the other's upper bound); not reproduced when S's upper bound is < 1 at some context length or S at the longest lies below S at the shortest (its upper bound below the other's lower bound).";
 
 /// The verdict of figure `name`, or `None` for figures without an interval rule (coord-check,
 /// alignment, length extrapolation, the ablation ladder).
@@ -92,34 +93,63 @@ pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
             Some(Verdict { outcome, rule: HORIZON_RULE, evidence })
         }
         "ngpt-speedup" | "ngpt-fig1" => {
-            let rows: Vec<_> = a.speedups.iter().filter(|s| s.var_arch == "ngpt" && s.ref_arch == "gpt").collect();
-            let mut largest: Vec<_> = Vec::new();
-            for r in &rows {
-                let max = rows.iter().filter(|x| x.seq_len == r.seq_len).map(|x| x.s.budget_ref).fold(f64::MIN, f64::max);
-                if r.s.budget_ref == max {
-                    largest.push(*r);
-                }
-            }
+            let largest = largest_budget_speedups(a);
             if largest.is_empty() {
                 return None;
             }
             let cis: Vec<Interval> = largest.iter().map(|r| r.ci).collect();
-            let outcome = if cis.iter().any(|c| c.hi().is_some_and(|hi| hi < 1.0)) {
-                Outcome::NotReproduced
-            } else if cis.iter().all(|c| c.lo().is_some_and(|lo| lo > 1.0)) {
-                Outcome::Reproduced
+            let below_one = cis.iter().any(|c| c.hi().is_some_and(|hi| hi < 1.0));
+            let above_one = cis.iter().all(|c| c.lo().is_some_and(|lo| lo > 1.0));
+            // S at the longest context against S at the shortest (nGPT: S grows with T).
+            let (short, long) = (largest.first().map(|r| r.ci), largest.last().map(|r| r.ci));
+            let trend = |f: &dyn Fn((f64, f64), (f64, f64)) -> bool| match (short.and_then(|c| c.bounds()), long.and_then(|c| c.bounds())) {
+                (Some(s), Some(l)) if largest.len() >= 2 => f(s, l),
+                _ => false,
+            };
+            let (rule, outcome) = if name == "ngpt-fig1" {
+                (
+                    SPEEDUP_RULE,
+                    if below_one {
+                        Outcome::NotReproduced
+                    } else if above_one {
+                        Outcome::Reproduced
+                    } else {
+                        inconclusive(&cis)
+                    },
+                )
             } else {
-                inconclusive(&cis)
+                let grows = largest.len() < 2 || trend(&|s: (f64, f64), l: (f64, f64)| l.0 > s.1);
+                let shrinks = trend(&|s: (f64, f64), l: (f64, f64)| l.1 < s.0);
+                let outcome = if below_one || shrinks {
+                    Outcome::NotReproduced
+                } else if above_one && grows {
+                    Outcome::Reproduced
+                } else {
+                    inconclusive(&cis)
+                };
+                (CONTEXT_RULE, outcome)
             };
             let evidence = largest
                 .iter()
                 .map(|r| format!("T={} B={}: S {:.2}×, 95% {}", r.seq_len, r.s.budget_ref, r.s.speedup, r.ci.show(|v| format!("{v:.2}×"))))
                 .collect::<Vec<_>>()
                 .join("; ");
-            Some(Verdict { outcome, rule: SPEEDUP_RULE, evidence })
+            Some(Verdict { outcome, rule, evidence })
         }
         _ => None,
     }
+}
+
+/// nGPT-over-GPT speedups at each context length's largest reference budget, by context length.
+fn largest_budget_speedups(a: &Analysis) -> Vec<&SpeedupRow> {
+    let rows: Vec<&SpeedupRow> = a.speedups.iter().filter(|s| s.var_arch == "ngpt" && s.ref_arch == "gpt").collect();
+    let mut largest: Vec<&SpeedupRow> = rows
+        .iter()
+        .filter(|r| r.s.budget_ref == rows.iter().filter(|x| x.seq_len == r.seq_len).map(|x| x.s.budget_ref).fold(f64::MIN, f64::max))
+        .cloned()
+        .collect();
+    largest.sort_by(|a, b| a.seq_len.total_cmp(&b.seq_len));
+    largest
 }
 
 fn drift<'a>(a: &'a Analysis, axis: &str, arch: &str, param: &str) -> Option<&'a Drift> {

@@ -296,6 +296,54 @@ impl Analysis {
         vec![("speedup".into(), Chart::Line(chart))]
     }
 
+    /// S against the context length T, one line per reference budget, in steps and in wall
+    /// clock side by side (nGPT's claim is about T: 4× / 10× / 20× at 1k / 4k / 8k). Only for
+    /// sweeps with ≥ 2 context lengths; a comparison outside the variant's budget range is
+    /// left out of the lines and counted in a note.
+    pub fn context_charts(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, Chart)> {
+        let rows: Vec<&SpeedupRow> = self.speedups.iter().filter(|s| keep(&s.var_arch)).collect();
+        if rows.iter().map(|s| bits(s.seq_len)).collect::<BTreeSet<u64>>().len() < 2 {
+            return Vec::new();
+        }
+        type Lines = BTreeMap<(String, u64), (Vec<(f64, f64)>, Vec<(f64, f64, f64)>)>; // (pair, B_ref) → (T, S), (T, lo, hi)
+        let (mut steps, mut wall): (Lines, Lines) = Default::default();
+        let mut bounds = 0;
+        for s in &rows {
+            let Reach::At(_) = s.s.reach else {
+                bounds += 1;
+                continue;
+            };
+            let key = (format!("{} vs {}", s.variant, s.reference), bits(s.s.budget_ref));
+            let e = steps.entry(key.clone()).or_default();
+            e.0.push((s.seq_len, s.s.speedup));
+            e.1.extend(s.ci.bounds().map(|(lo, hi)| (s.seq_len, lo, hi)));
+            if let Some(w) = s.wall {
+                let e = wall.entry(key).or_default();
+                e.0.push((s.seq_len, w));
+                e.1.extend(s.wall_ci.bounds().map(|(lo, hi)| (s.seq_len, lo, hi)));
+            }
+        }
+        let panel = |title: &str, y: &str, lines: Lines| {
+            let mut c = LineChart::new(title, "context length T (log₂)", y).log_x().data_ticks_x().hline(1.0, "S = 1");
+            for ((name, b), (mut pts, mut band)) in lines {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                band.sort_by(|a, b| a.0.total_cmp(&b.0));
+                c = c.series(format!("{name} B_ref={}", fmt_num(unbits(b))), pts).band(band);
+            }
+            c
+        };
+        let mut grid = Grid::new(
+            "steps-to-loss speedup vs context length",
+            vec![panel("in steps: S = B_ref / B_var", "speedup S", steps), panel("in wall clock: S ÷ step-time ratio", "wall-clock S", wall)],
+            2,
+        )
+        .note("bands: 95% seed-bootstrap intervals");
+        if bounds > 0 {
+            grid = grid.note(format!("{bounds} comparison(s) outside the variant's budget range are not drawn (bounds in the table)"));
+        }
+        vec![("speedup_vs_context".into(), Chart::Grid(grid))]
+    }
+
     /// Validation loss vs step at the largest budget, reference vs variants (nGPT Fig. 1).
     pub fn fig1_charts(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, Chart)> {
         let mut out = Vec::new();
