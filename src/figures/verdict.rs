@@ -100,11 +100,10 @@ pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
             let cis: Vec<Interval> = largest.iter().map(|r| r.ci).collect();
             let below_one = cis.iter().any(|c| c.hi().is_some_and(|hi| hi < 1.0));
             let above_one = cis.iter().all(|c| c.lo().is_some_and(|lo| lo > 1.0));
-            // S at the longest context against S at the shortest (nGPT: S grows with T).
-            let (short, long) = (largest.first().map(|r| r.ci), largest.last().map(|r| r.ci));
-            let trend = |f: &dyn Fn((f64, f64), (f64, f64)) -> bool| match (short.and_then(|c| c.bounds()), long.and_then(|c| c.bounds())) {
-                (Some(s), Some(l)) if largest.len() >= 2 => f(s, l),
-                _ => false,
+            // The intervals of S at the shortest and the longest context (nGPT: S grows with T).
+            let ends = match (largest.first().and_then(|r| r.ci.bounds()), largest.last().and_then(|r| r.ci.bounds())) {
+                (Some(short), Some(long)) if largest.len() >= 2 => Some((short, long)),
+                _ => None,
             };
             let (rule, outcome) = if name == "ngpt-fig1" {
                 (
@@ -118,8 +117,8 @@ pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
                     },
                 )
             } else {
-                let grows = largest.len() < 2 || trend(&|s: (f64, f64), l: (f64, f64)| l.0 > s.1);
-                let shrinks = trend(&|s: (f64, f64), l: (f64, f64)| l.1 < s.0);
+                let grows = largest.len() < 2 || ends.is_some_and(|(short, long)| long.0 > short.1);
+                let shrinks = ends.is_some_and(|(short, long)| long.1 < short.0);
                 let outcome = if below_one || shrinks {
                     Outcome::NotReproduced
                 } else if above_one && grows {
