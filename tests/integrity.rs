@@ -169,6 +169,44 @@ fn torn_checkpoint_falls_back_to_the_previous_then_to_step_0() {
     }
 }
 
+/// kill -9 of a WSD run with cool-down branches, once the first branch is behind its newest
+/// checkpoint: the rerun keeps that branch from the checkpoint (it does not train it again),
+/// trains the second, and every branch loss equals an uninterrupted run's bit for bit.
+#[test]
+fn kill9_keeps_finished_cool_down_branches_and_the_rest_match_an_uninterrupted_run() {
+    let tmp = common::tmpdir("branch-kill");
+    let sets = [
+        "train.steps=400",
+        "train.eval_every=100",
+        "train.checkpoint_every=40",
+        "optim.schedule=\"wsd\"",
+        "train.branches=[100, 300]",
+        "optim.warmup_steps=20",
+    ];
+    let straight = tmp.join("straight");
+    let (o, err) = run(train_cmd(Some(&straight), &sets));
+    assert!(o.status.success(), "{err}");
+    let want = RunDir::new(&straight).read_summary().unwrap().branches;
+    assert_eq!(want.len(), 2);
+    let dir = tmp.join("killed");
+    let rd = RunDir::new(&dir);
+    let mut child = train_cmd(Some(&dir), &sets).stderr(Stdio::null()).spawn().unwrap();
+    let step = |p: &Path| -> Option<usize> {
+        let t = std::fs::read_to_string(p.join("state.json")).ok()?;
+        Some(serde_json::from_str::<serde_json::Value>(&t).ok()?["step"].as_u64()? as usize)
+    };
+    // The first branch's cool-down starts at step 80; the second's at 240.
+    assert!(wait_for(|| step(&rd.checkpoint()).is_some_and(|s| s >= 120), 120), "no checkpoint after the first branch");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let (o, err) = run(train_cmd(Some(&dir), &sets));
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("branch 100:"), "the finished branch was trained again: {err}");
+    let got = rd.read_summary().unwrap().branches;
+    let key = |b: &[normlab::record::Branch]| b.iter().map(|b| (b.steps, b.final_val_loss.map(f64::to_bits), b.diverged)).collect::<Vec<_>>();
+    assert_eq!(key(&got), key(&want));
+}
+
 /// While one `train` holds a run, a second is refused with exit 75 naming the holder; kill -9
 /// of the holder releases the lock at once (the OS drops a flock), and the run resumes.
 #[test]

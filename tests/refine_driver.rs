@@ -52,6 +52,7 @@ fn fake_done(out: &Path, r: &PlannedRun) {
         config_hash: None,
         warnings: Vec::new(),
         provenance: None,
+        branches: Vec::new(),
     };
     dir.write_summary(&s).unwrap();
     std::fs::write(dir.config(), r.cfg.to_toml()).unwrap();

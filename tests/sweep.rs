@@ -4,6 +4,7 @@
 mod common;
 use normlab::record::{Metrics, RunDir, Status};
 use normlab::sweep::{merge, plan, spec::Sweep};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -313,4 +314,44 @@ fn refine_names_a_group_whose_every_run_diverged_and_proposes_nothing_for_it() {
     let (state, lrs) = propose(&rising, 1.5, 2);
     assert!(matches!(state, State::Open(_)), "{state:?}");
     assert_eq!(lrs, vec![8e-3, 1.6e-2]);
+}
+
+/// A WSD sweep with cool-down branches, end to end: each trunk's branches become rows of
+/// `results.parquet` at their own budget (losses as the trunk recorded them, `branch_of` naming
+/// the trunk), and the report derives a speedup at every budget from them.
+#[test]
+fn wsd_branches_become_budget_rows_and_the_speedup_reads_them() {
+    let body = "[sweep]\nname = \"w\"\nseeds = [1, 2]\n[base]\nmodel = { d_model = 32, n_layer = 1, n_head = 2 }\n\
+        data = { path = \"data/kjv.txt\", seq_len = 32, batch_size = 8 }\n\
+        optim = { lr = 4e-3, warmup_steps = 5, schedule = \"wsd\" }\n\
+        train = { steps = 60, branches = [15, 30], eval_every = 20, checkpoint_every = 0 }\n\
+        [grid]\narch = [\"gpt\", \"ngpt\"]\n[[when]]\nmatch = { arch = \"ngpt\" }\nset = { optim.warmup_steps = 0, optim.weight_decay = 0.0 }\n";
+    let p = write_sweep("wsd", body);
+    let out = p.parent().unwrap().join("out");
+    let o = normlab(&["sweep", p.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let trunks: BTreeMap<String, normlab::record::Summary> =
+        merge::run_dirs(&out).into_iter().map(|(id, d)| (id, d.read_summary().unwrap())).collect();
+    assert_eq!(trunks.len(), 4);
+    let df = merge::read_results(&out).unwrap();
+    assert_eq!(df.height(), 4 * 3, "4 trunks + 2 branches each");
+    let col = |n: &str| df.column(n).unwrap().clone();
+    let (ids, of, steps, loss) = (col("run_id"), col("branch_of"), col("cfg.train.steps"), col("final_val_loss"));
+    let (ids, of, steps, loss) = (ids.str().unwrap(), of.str().unwrap(), steps.i64().unwrap(), loss.f64().unwrap());
+    for i in 0..df.height() {
+        let (id, st, l) = (ids.get(i).unwrap(), steps.get(i).unwrap() as usize, loss.get(i).unwrap());
+        match of.get(i) {
+            None => assert_eq!((st, Some(l)), (60, trunks[id].final_val_loss)),
+            Some(parent) => {
+                assert_eq!(id, format!("{parent}@{st}"));
+                let b = trunks[parent].branches.iter().find(|b| b.steps == st).unwrap();
+                assert_eq!(Some(l), b.final_val_loss);
+            }
+        }
+    }
+    let a = normlab::report::Analysis::load(&out).unwrap();
+    let mut budgets: Vec<f64> = a.speedups.iter().map(|s| s.s.budget_ref).collect();
+    budgets.dedup();
+    assert_eq!(budgets, [15.0, 30.0, 60.0], "{:?}", a.speedups);
+    assert!(a.speedups.iter().all(|s| s.seeds == (2, 2)), "{:?}", a.speedups);
 }

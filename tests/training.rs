@@ -115,3 +115,61 @@ fn saved_weights_reload_for_length_extrapolation() {
         assert!(dir.root.join("eval.json").exists());
     }
 }
+
+#[test]
+fn wsd_schedule_is_flat_until_the_cool_down_then_linear_to_the_floor() {
+    use normlab::train::optim::wsd;
+    // 100 steps, 10 warm-up, 20% cool-down: peak on steps 10..80, then linear towards 0.1.
+    assert!((wsd(0, 100, 10, 1.0, 0.1, 0.2) - 0.1).abs() < 1e-12);
+    assert_eq!(wsd(10, 100, 10, 1.0, 0.1, 0.2), 1.0);
+    assert_eq!(wsd(79, 100, 10, 1.0, 0.1, 0.2), 1.0);
+    assert_eq!(wsd(80, 100, 10, 1.0, 0.1, 0.2), 1.0);
+    assert!((wsd(90, 100, 10, 1.0, 0.1, 0.2) - 0.55).abs() < 1e-12);
+    assert!((wsd(99, 100, 10, 1.0, 0.1, 0.2) - (0.1 + 0.9 * 0.05)).abs() < 1e-12);
+    // Two lengths share every LR before the shorter one's cool-down.
+    assert!((10..80).all(|s| wsd(s, 100, 10, 1.0, 0.1, 0.2) == wsd(s, 400, 10, 1.0, 0.1, 0.2)));
+}
+
+/// A cool-down branch reports exactly what a separate WSD run of its length reports, and taking
+/// it leaves the trunk's curve bit-identical to a trunk without branches.
+#[test]
+fn wsd_branch_equals_a_separate_run_of_its_length_and_leaves_the_trunk_unchanged() {
+    let wsd = ["optim.schedule=\"wsd\"", "optim.min_lr_frac=0.1", "train.eval_every=10"];
+    let with = |more: &[&str]| common::tiny("gpt", &[&wsd[..], more].concat());
+    let (trunk_dir, trunk) = run(&with(&["train.steps=40", "train.branches=[15, 25]"]), "wsd-trunk");
+    let (plain_dir, plain) = run(&with(&["train.steps=40"]), "wsd-plain");
+    let bits = |d: &RunDir| Metrics::read(&d.metrics()).unwrap().train_loss.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&trunk_dir), bits(&plain_dir), "branching changed the trunk");
+    assert_eq!(trunk.final_val_loss, plain.final_val_loss);
+    assert!(plain.branches.is_empty());
+    assert_eq!(trunk.branches.iter().map(|b| b.steps).collect::<Vec<_>>(), vec![15, 25]);
+    for b in &trunk.branches {
+        let (_, alone) = run(&with(&[&format!("train.steps={}", b.steps)]), &format!("wsd-{}", b.steps));
+        assert!(!b.diverged && alone.final_val_loss.is_some());
+        assert_eq!(b.final_val_loss, alone.final_val_loss, "branch at {} steps", b.steps);
+        assert_eq!(b.final_train_loss, alone.final_train_loss, "branch at {} steps", b.steps);
+    }
+    // The cool-down matters: the branch at 25 is not the trunk's loss at step 25.
+    assert_ne!(trunk.branches[1].final_val_loss, trunk.branches[0].final_val_loss);
+}
+
+#[test]
+fn branches_without_wsd_or_inside_the_warm_up_are_refused_by_field() {
+    let bad = |sets: &[&str]| {
+        let text = std::fs::read_to_string(common::root().join("experiments/gpt-tiny.toml")).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        normlab::config::RunConfig::from_toml_str(&text, "gpt-tiny.toml", &sets).unwrap_err().to_string()
+    };
+    let e = bad(&["train.branches=[500]"]);
+    assert!(e.contains("train.branches") && e.contains("wsd"), "{e}");
+    let e = bad(&["optim.schedule=\"wsd\"", "train.branches=[100]"]);
+    assert!(e.contains("train.branches") && e.contains("warm-up"), "{e}");
+    let e = bad(&["optim.schedule=\"wsd\"", "train.branches=[2000]"]);
+    assert!(e.contains("train.branches") && e.contains("below train.steps = 1000"), "{e}");
+    let e = bad(&["optim.schedule=\"wsd\"", "train.branches=[600, 400]"]);
+    assert!(e.contains("strictly increasing"), "{e}");
+    let e = bad(&["optim.schedule=\"wsd\"", "optim.cooldown_frac=0"]);
+    assert!(e.contains("optim.cooldown_frac"), "{e}");
+    let e = bad(&["optim.schedule=\"linear\""]);
+    assert!(e.contains("optim.schedule") || e.contains("linear"), "{e}");
+}

@@ -25,6 +25,15 @@ impl Reach {
             Reach::At(b) | Reach::AboveMax(b) | Reach::BelowMin(b) => b,
         }
     }
+    /// How S relates to its printed value: "" (at it), "< " (the target was not reached, so S is
+    /// below), "> " (beaten at the smallest budget, so S is above).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Reach::At(_) => "",
+            Reach::AboveMax(_) => "< ",
+            Reach::BelowMin(_) => "> ",
+        }
+    }
     /// "", "> max", "< min".
     pub fn status(self) -> &'static str {
         match self {

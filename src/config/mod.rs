@@ -125,6 +125,36 @@ impl Default for DataConfig {
     }
 }
 
+/// The learning-rate schedule after the linear warm-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// Cosine from the peak to `min_lr_frac`·peak at the last step.
+    #[default]
+    Cosine,
+    /// Warmup-stable-decay: the peak until the last `cooldown_frac` of the steps, then linear
+    /// to `min_lr_frac`·peak. Runs of different lengths share their stable phase, so one run
+    /// can branch off cool-downs at smaller budgets (`train.branches`).
+    Wsd,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+fn is_default_cooldown(f: &f64) -> bool {
+    *f == DEFAULT_COOLDOWN_FRAC
+}
+
+/// The first step of a WSD run's cool-down: `steps` less round(frac·steps), at least one step.
+pub fn cooldown_start(steps: usize, frac: f64) -> usize {
+    steps - ((frac * steps as f64).round() as usize).clamp(1, steps)
+}
+
+/// Hägele et al. 2024 ("Scaling laws and compute-optimal training beyond fixed training
+/// durations") find a 20% cool-down matches cosine.
+pub const DEFAULT_COOLDOWN_FRAC: f64 = 0.2;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimConfig {
@@ -142,11 +172,29 @@ pub struct OptimConfig {
     pub warmup_steps: usize,
     /// Cosine floor as a fraction of the peak (0 for nGPT, 0.1 for νGPT).
     pub min_lr_frac: f64,
+    /// Left out of the canonical TOML at their defaults (cosine, 0.2), so the run ids of
+    /// configs written before WSD existed are unchanged.
+    #[serde(skip_serializing_if = "is_default")]
+    pub schedule: ScheduleKind,
+    /// WSD only: the fraction of a run's steps spent in the linear cool-down.
+    #[serde(skip_serializing_if = "is_default_cooldown")]
+    pub cooldown_frac: f64,
 }
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1.0, warmup_steps: 100, min_lr_frac: 0.0 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weight_decay: 0.1,
+            grad_clip: 1.0,
+            warmup_steps: 100,
+            min_lr_frac: 0.0,
+            schedule: ScheduleKind::Cosine,
+            cooldown_frac: DEFAULT_COOLDOWN_FRAC,
+        }
     }
 }
 
@@ -167,6 +215,11 @@ pub struct TrainConfig {
     /// canonical TOML while on, so run ids of configs written before the switch are unchanged.
     #[serde(skip_serializing_if = "is_true")]
     pub flush_denormals: bool,
+    /// WSD only: smaller budgets (steps) at which a cool-down branch leaves the stable phase;
+    /// each branch's final validation loss is the loss of a separate WSD run of that many
+    /// steps (bit for bit), recorded in summary.json and as its own row by `sweep merge`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<usize>,
 }
 
 fn is_true(b: &bool) -> bool {
@@ -175,7 +228,15 @@ fn is_true(b: &bool) -> bool {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { steps: 1000, eval_every: 100, checkpoint_every: 250, diverge_loss: 20.0, alignment_every: 0, flush_denormals: true }
+        Self {
+            steps: 1000,
+            eval_every: 100,
+            checkpoint_every: 250,
+            diverge_loss: 20.0,
+            alignment_every: 0,
+            flush_denormals: true,
+            branches: Vec::new(),
+        }
     }
 }
 
@@ -334,12 +395,45 @@ impl RunConfig {
         if self.train.eval_every == 0 {
             return err("train.eval_every", "expected eval_every ≥ 1".into());
         }
+        if !(o.cooldown_frac > 0.0 && o.cooldown_frac <= 1.0) {
+            return err("optim.cooldown_frac", format!("expected a fraction in (0, 1], got {}", o.cooldown_frac));
+        }
+        let b = &self.train.branches;
+        if !b.is_empty() && o.schedule != ScheduleKind::Wsd {
+            return err(
+                "train.branches",
+                "cool-down branches need optim.schedule = \"wsd\" (a cosine run has no stable phase to branch from)".into(),
+            );
+        }
+        if !b.windows(2).all(|w| w[0] < w[1]) {
+            return err("train.branches", format!("expected strictly increasing budgets, got {b:?}"));
+        }
+        for &budget in b {
+            if budget >= self.train.steps {
+                return err("train.branches", format!("expected every branch below train.steps = {}, got {budget}", self.train.steps));
+            }
+            if cooldown_start(budget, o.cooldown_frac) < o.warmup_steps {
+                return err(
+                    "train.branches",
+                    format!(
+                        "the branch at {budget} steps would start its cool-down inside the {}-step warm-up; expected a larger budget",
+                        o.warmup_steps
+                    ),
+                );
+            }
+        }
         Ok(())
     }
 
     /// Canonical TOML of the fully resolved config (what a run directory stores).
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a RunConfig always serializes")
+    }
+
+    /// Optimizer steps the run takes: its own plus its cool-down branches'.
+    pub fn optimizer_steps(&self) -> usize {
+        let f = self.optim.cooldown_frac;
+        self.train.steps + self.train.branches.iter().map(|&b| b - cooldown_start(b, f)).sum::<usize>()
     }
 
     pub fn d_head(&self) -> usize {

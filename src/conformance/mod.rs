@@ -220,6 +220,7 @@ pub fn verify(dir: &Path) -> Result<Vec<Check>> {
         grad_clip: 0.0,
         warmup_steps: 0,
         min_lr_frac: 1.0,
+        ..OptimConfig::default()
     };
     with_arch!(cfg.arch, |A| verify_arch::<A>(dir, &cfg, &rc))
 }

@@ -50,7 +50,7 @@ static FIGURES: [Figure; 10] = [
         name: "ngpt-speedup",
         description: "final loss vs budget, steps-to-loss speedup S per budget and S vs context length T = 64–512",
         sweep: "speedup.toml",
-        cpu_cost: "≈ 14 min measured on a 2-core Intel Xeon (2026-12-02: 48 runs, d=64 L=2, T 64–512 at 2048 tokens/step, budgets 250–1000, 2 seeds) + 5 min LR tuning (speedup-lr.toml)",
+        cpu_cost: "≈ 37 min wall, 67 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 16 WSD runs of 7000 steps with cool-down branches at 875/1750/3500, d=64 L=2, T 64–512 at 2048 tokens/step, 2 seeds) + 5 min LR tuning (speedup-lr.toml)",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
     },
     Figure {

@@ -130,7 +130,10 @@ pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
             };
             let evidence = largest
                 .iter()
-                .map(|r| format!("T={} B={}: S {:.2}×, 95% {}", r.seq_len, r.s.budget_ref, r.s.speedup, r.ci.show(|v| format!("{v:.2}×"))))
+                .map(|r| {
+                    let ci = if r.censored >= 1.0 { "bound in every draw".into() } else { r.ci.show(|v| format!("{v:.2}×")) };
+                    format!("T={} B={}: S {}{:.2}×, 95% {ci}", r.seq_len, r.s.budget_ref, r.s.reach.prefix(), r.s.speedup)
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             Some(Verdict { outcome, rule, evidence })

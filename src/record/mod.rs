@@ -171,6 +171,21 @@ pub struct Summary {
     /// Build, machine and UTC start/end of the run (absent in summaries of older builds).
     #[serde(default)]
     pub provenance: Option<provenance::Provenance>,
+    /// WSD cool-down branches (`train.branches`), in budget order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<Branch>,
+}
+
+/// A cool-down branch of a WSD run: what a separate WSD run of `steps` steps reports (the two
+/// share every step before the branch's cool-down).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Branch {
+    pub steps: usize,
+    pub final_val_loss: Option<f64>,
+    pub final_train_loss: Option<f64>,
+    pub diverged: bool,
+    /// The trunk's wall seconds at the branch point plus the cool-down's own.
+    pub wall_s: f64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -120,16 +120,20 @@ impl Analysis {
                     format!("{:.0}", s.s.budget_ref),
                     format!("{:.4}", s.s.loss_ref),
                     bvar,
-                    sv,
-                    format!(
-                        "{}{}",
-                        s.ci.show(|v| format!("{v:.2}×")),
-                        if s.censored > 0.0 { format!(" ({:.0}% at a bound)", 100.0 * s.censored) } else { String::new() }
-                    ),
+                    sv.clone(),
+                    match s.censored {
+                        // Every draw is the same bound: a zero-width "interval" would read as certainty.
+                        c if c >= 1.0 => format!("{sv} in every draw"),
+                        c if c > 0.0 => format!("{} ({:.0}% at a bound)", s.ci.show(|v| format!("{v:.2}×")), 100.0 * c),
+                        _ => s.ci.show(|v| format!("{v:.2}×")),
+                    },
                     format!("{}/{}", s.seeds.0, s.seeds.1),
                     s.step_ratio.map(|r| format!("{r:.3}")).unwrap_or("—".into()),
-                    s.wall.map(|w| format!("{}{w:.2}×", reach_prefix(s.s.reach))).unwrap_or("—".into()),
-                    s.wall_ci.show(|v| format!("{v:.2}×")),
+                    s.wall.map(|w| format!("{}{w:.2}×", s.s.reach.prefix())).unwrap_or("—".into()),
+                    match (s.censored >= 1.0, s.wall) {
+                        (true, Some(w)) => format!("{}{w:.2}× in every draw", s.s.reach.prefix()),
+                        _ => s.wall_ci.show(|v| format!("{v:.2}×")),
+                    },
                     paper_s,
                     paper_t,
                 ]
@@ -246,14 +250,6 @@ impl Analysis {
 
 /// How every interval of the report is computed (printed under the η* table).
 pub(super) const INTERVAL_NOTE: &str = "95% intervals: seed bootstrap (seeds are the independent replications; one seed's LR points share data order and init), θ̂ ± t(n−1)·√(n/(n−1))·sd of 1000 draws, on a log scale for η*, drift and S; \"unavailable (1 seed)\" with fewer than two seeds.\n\n";
-
-pub(super) fn reach_prefix(r: Reach) -> &'static str {
-    match r {
-        Reach::At(_) => "",
-        Reach::AboveMax(_) => "< ",
-        Reach::BelowMin(_) => "> ",
-    }
-}
 
 pub(super) fn paper_eta(arch: &str, param: &str) -> String {
     match (arch, param) {

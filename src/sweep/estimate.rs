@@ -57,7 +57,7 @@ pub fn seconds_per_step(f: f64, basis: &Basis) -> f64 {
 
 /// Estimated training seconds of each run.
 pub fn run_seconds(runs: &[PlannedRun], basis: &Basis) -> Vec<f64> {
-    runs.iter().map(|r| seconds_per_step(flops_per_step(r), basis) * r.cfg.train.steps as f64).collect()
+    runs.iter().map(|r| seconds_per_step(flops_per_step(r), basis) * r.cfg.optimizer_steps() as f64).collect()
 }
 
 /// Wall seconds of running `secs` longest-first on `jobs` slots, each run starting on the
@@ -97,7 +97,7 @@ pub fn probe(runs: &[PlannedRun], exe: &Path, threads: usize) -> Result<Basis> {
 
 fn probe_one(r: &PlannedRun, exe: &Path, threads: usize, dir: &Path) -> Result<f64> {
     let mut cfg = r.cfg.clone();
-    cfg.train.steps = PROBE_STEPS;
+    (cfg.train.steps, cfg.train.branches) = (PROBE_STEPS, Vec::new());
     (cfg.train.eval_every, cfg.train.checkpoint_every, cfg.train.alignment_every) = (PROBE_STEPS, 0, 0);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("probe.toml");

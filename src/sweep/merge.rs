@@ -3,7 +3,7 @@
 //! directories always give the same files. A run whose records are unreadable is kept as a
 //! row with status `damaged` and its `problem`, and named on stderr: never dropped silently.
 
-use crate::record::{Metrics, RunDir, read_parquet, write_parquet};
+use crate::record::{Branch, Metrics, RunDir, Status, Summary, read_parquet, write_parquet};
 use anyhow::Result;
 use polars::prelude::*;
 use std::collections::BTreeMap;
@@ -119,7 +119,9 @@ fn json_value(v: &serde_json::Value) -> Option<toml::Value> {
 /// Build `results.parquet` and `curves.parquet`; returns the results frame.
 pub fn merge(out: &Path) -> Result<DataFrame> {
     let runs = run_dirs(out);
-    let n = runs.len();
+    let summaries: Vec<Option<Summary>> = runs.iter().map(|(_, d)| d.read_summary()).collect();
+    // A WSD run's cool-down branches are rows of their own (see `branch_summary`).
+    let n = runs.len() + summaries.iter().flatten().map(|s| s.branches.len()).sum::<usize>();
     let mut cols: BTreeMap<String, Col> = BTreeMap::new();
     let put = |cols: &mut BTreeMap<String, Col>, row: usize, key: String, v: toml::Value| {
         cols.entry(key).or_insert_with(|| Col::new(&v, n)).set(row, v);
@@ -127,48 +129,71 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     let mut ids = Vec::with_capacity(n);
     let mut statuses = Vec::with_capacity(n);
     let mut problems: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut branch_of: Vec<Option<String>> = Vec::with_capacity(n);
     let (mut c_run, mut c_step, mut c_tok, mut c_train, mut c_val) = (vec![], vec![], vec![], vec![], vec![]);
-    for (row, (id, dir)) in runs.iter().enumerate() {
-        ids.push(id.clone());
+    let put_summary = |cols: &mut BTreeMap<String, Col>, row: usize, s: &Summary| -> Result<()> {
+        let json = serde_json::to_value(s)?;
+        for (k, v) in json.as_object().unwrap() {
+            if k == "status" || k == "final_diagnostics" {
+                continue;
+            }
+            if k == "provenance" {
+                for (pk, pv) in v.as_object().into_iter().flatten() {
+                    if let Some(tv) = json_value(pv) {
+                        put(cols, row, format!("prov.{pk}"), tv);
+                    }
+                }
+            } else if let Some(tv) = json_value(v) {
+                put(cols, row, k.clone(), tv);
+            }
+        }
+        for (k, v) in &s.final_diagnostics {
+            put(cols, row, format!("diag.{k}"), toml::Value::Float(*v));
+        }
+        Ok(())
+    };
+    let mut row = 0usize;
+    for ((id, dir), summary) in runs.iter().zip(&summaries) {
+        let mut flat = BTreeMap::new();
         if let Ok(text) = std::fs::read_to_string(dir.config())
             && let Ok(t) = toml::from_str::<toml::Table>(&text)
         {
-            let mut flat = BTreeMap::new();
             flatten(&t, "", &mut flat);
-            for (k, v) in flat {
-                put(&mut cols, row, format!("cfg.{k}"), v);
-            }
         }
         let problem = crate::record::identity::damage(dir);
         if let Some(p) = &problem {
             eprintln!("warning: run {id} is damaged, its curve is not in curves.parquet (the next `normlab sweep` run redoes it): {p}");
         }
-        match dir.read_summary() {
+        let status = |s: &Summary| if problem.is_some() { "damaged".into() } else { format!("{:?}", s.status).to_lowercase() };
+        ids.push(id.clone());
+        branch_of.push(None);
+        for (k, v) in &flat {
+            put(&mut cols, row, format!("cfg.{k}"), v.clone());
+        }
+        match summary {
             Some(s) => {
-                statuses.push(if problem.is_some() { "damaged".into() } else { format!("{:?}", s.status).to_lowercase() });
-                let json = serde_json::to_value(&s)?;
-                for (k, v) in json.as_object().unwrap() {
-                    if k == "status" || k == "final_diagnostics" {
-                        continue;
-                    }
-                    if k == "provenance" {
-                        for (pk, pv) in v.as_object().into_iter().flatten() {
-                            if let Some(tv) = json_value(pv) {
-                                put(&mut cols, row, format!("prov.{pk}"), tv);
-                            }
-                        }
-                    } else if let Some(tv) = json_value(v) {
-                        put(&mut cols, row, k.clone(), tv);
-                    }
-                }
-                for (k, v) in &s.final_diagnostics {
-                    put(&mut cols, row, format!("diag.{k}"), toml::Value::Float(*v));
-                }
+                statuses.push(status(s));
+                put_summary(&mut cols, row, s)?;
             }
             None if problem.is_some() => statuses.push("damaged".into()),
             None => statuses.push(if dir.checkpoint().exists() { "partial".into() } else { "pending".into() }),
         }
-        problems.push(problem);
+        problems.push(problem.clone());
+        row += 1;
+        let int = |k: &str| flat.get(k).and_then(|v| v.as_integer()).unwrap_or(0) as u64;
+        let tokens_per_step = int("data.batch_size") * int("data.seq_len");
+        for b in summary.iter().flat_map(|s| s.branches.iter().map(move |b| branch_summary(s, b, tokens_per_step))) {
+            ids.push(format!("{id}@{}", b.steps));
+            branch_of.push(Some(id.clone()));
+            for (k, v) in &flat {
+                let v = if k == "train.steps" { toml::Value::Integer(b.steps as i64) } else { v.clone() };
+                put(&mut cols, row, format!("cfg.{k}"), v);
+            }
+            statuses.push(status(&b));
+            put_summary(&mut cols, row, &b)?;
+            problems.push(problem.clone());
+            row += 1;
+        }
         if dir.metrics().exists()
             && let Ok(m) = Metrics::read(&dir.metrics())
         {
@@ -181,7 +206,12 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
             }
         }
     }
-    let mut columns = vec![Column::new("run_id".into(), &ids), Column::new("status".into(), &statuses), Column::new("problem".into(), &problems)];
+    let mut columns = vec![
+        Column::new("run_id".into(), &ids),
+        Column::new("status".into(), &statuses),
+        Column::new("problem".into(), &problems),
+        Column::new("branch_of".into(), &branch_of),
+    ];
     for (k, c) in cols {
         columns.push(c.into_column(k));
     }
@@ -201,6 +231,26 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     )?;
     write_parquet(&curves_path(out), &mut curves)?;
     Ok(df)
+}
+
+/// A cool-down branch as the summary a separate WSD run of its length would have written: its
+/// budget, losses and wall time; the trunk's step time, seed and provenance. The trunk's end
+/// diagnostics are not the branch's, so they are left out.
+fn branch_summary(trunk: &Summary, b: &Branch, tokens_per_step: u64) -> Summary {
+    Summary {
+        status: if b.diverged { Status::Diverged } else { Status::Done },
+        final_val_loss: b.final_val_loss,
+        best_val_loss: b.final_val_loss,
+        final_train_loss: b.final_train_loss,
+        steps: b.steps,
+        tokens: b.steps as u64 * tokens_per_step,
+        wall_s: b.wall_s,
+        diverged: b.diverged,
+        diverged_at: if b.diverged { trunk.diverged_at.filter(|&d| d < b.steps) } else { None },
+        final_diagnostics: Default::default(),
+        branches: Vec::new(),
+        ..trunk.clone()
+    }
 }
 
 /// Counts by status, for `normlab sweep status`.

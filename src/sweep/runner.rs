@@ -251,6 +251,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         config_hash: Some(crate::record::identity::config_hash(&r.cfg)),
         warnings: Vec::new(),
         provenance: None,
+        branches: Vec::new(),
     };
     dir.write_summary(&s)?;
     Ok(s)

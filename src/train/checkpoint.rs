@@ -23,6 +23,9 @@ pub struct CheckpointState {
     /// The config it was trained with (identity::config_hash); absent in older checkpoints.
     #[serde(default)]
     pub config_hash: Option<String>,
+    /// Cool-down branches finished before this step.
+    #[serde(default)]
+    pub branches: Vec<crate::record::Branch>,
 }
 
 /// Write `checkpoint.new/`, seal it with its manifest, then rotate it in: the newest becomes

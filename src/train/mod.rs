@@ -5,9 +5,11 @@ pub mod optim;
 
 use crate::backend::Backend;
 use crate::config::RunConfig;
+use crate::config::cooldown_start;
 use crate::data::Dataset;
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
 use crate::param::Scaling;
+use crate::record::Branch;
 use crate::record::identity::{Prepared, config_hash, prepare};
 use crate::record::{Metrics, RunDir, Status, Summary, atomic_write, progress, provenance::Provenance, tensorboard};
 use anyhow::Result;
@@ -16,7 +18,7 @@ use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use checkpoint::{CheckpointState, warn};
 use indicatif::{ProgressBar, ProgressStyle};
-use optim::{Optimizer, ParamInfo, min_lr_frac, param_table, schedule};
+use optim::{Optimizer, ParamInfo, lr_at, min_lr_frac, param_table};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +39,7 @@ pub struct TrainOptions {
     pub force: bool,
 }
 
+pub mod branches;
 pub mod checkpoint;
 pub mod memory;
 
@@ -88,6 +91,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
     let mut optim = Optimizer::new(&param_table(&model, &scaling), &cfg.optim);
     let mut metrics = Metrics::default();
+    let mut branches: Vec<Branch> = Vec::new();
     let (mut start, mut wall_before, mut step_times) = (0usize, 0.0f64, Vec::new());
     let candidates = checkpoint::candidates(&dir, &hash, &mut warnings);
     let had_checkpoint = crate::record::checkpoint_dirs(&dir).iter().any(|d| d.exists());
@@ -116,6 +120,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             Ok((m, o)) => {
                 (model, optim, metrics) = (m, o, rows);
                 (start, wall_before, step_times) = (state.step, state.wall_s, state.step_times.clone());
+                branches = state.branches.clone();
                 break;
             }
             Err(e) => warn(&mut warnings, format!("checkpoint skipped: {e:#}")),
@@ -156,23 +161,51 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             status = Status::Interrupted;
             break;
         }
+        // A cool-down branch whose stable phase ends here (after `step` trunk steps).
+        if let Some(&budget) = cfg
+            .train
+            .branches
+            .iter()
+            .find(|&&b| cooldown_start(b, cfg.optim.cooldown_frac) == step && !branches.iter().any(|d: &Branch| d.steps == b))
+        {
+            match branches::cool_down(&model, &optim, &params, cfg, data, &base, budget, floor, opts) {
+                Some(mut branch) => {
+                    branch.wall_s += wall_before + t0.elapsed().as_secs_f64();
+                    if quiet {
+                        eprintln!("{}: branch {budget}: val {}", cfg.name, branch.final_val_loss.map_or("diverged".into(), |v| format!("{v:.4}")));
+                    } else {
+                        bar.println(format!("branch {budget:>5}  val {}", branch.final_val_loss.map_or("diverged".into(), |v| format!("{v:.4}"))));
+                    }
+                    branches.push(branch);
+                }
+                None => {
+                    status = Status::Interrupted;
+                    break;
+                }
+            }
+        }
         let ts = Instant::now();
-        let lr = schedule(step, steps, cfg.optim.warmup_steps, cfg.optim.lr, floor);
-        let b = data.train_batch(cfg.seed, step);
-        let x = tokens(&b.inputs, b.batch, b.seq_len, &device);
-        let y = tokens(&b.targets, b.batch, b.seq_len, &device);
-        let loss = cross_entropy(model.forward(x, &mut Probe::off()), y);
-        let loss_value = loss.clone().into_scalar::<f32>();
-        if !loss_value.is_finite() || loss_value as f64 > cfg.train.diverge_loss {
+        let lr = lr_at(&cfg.optim, step, steps, floor);
+        let (m, loss_value, gnorm) = take_step(model, &mut optim, &params, cfg, data, &device, step, lr);
+        model = m;
+        let Some(gnorm) = gnorm else {
             metrics.push(step, step as u64 * tokens_per_step, lr, loss_value, f32::NAN, wall_before + t0.elapsed().as_secs_f64());
             tb.metrics_row(&metrics, metrics.len() - 1, 0.0);
             status = Status::Diverged;
             diverged_at = Some(step);
+            // A separate run of any later branch's length would have diverged here too.
+            let later: Vec<usize> = cfg.train.branches.iter().copied().filter(|&b| !branches.iter().any(|d| d.steps == b)).collect();
+            for b in later {
+                branches.push(Branch {
+                    steps: b,
+                    final_val_loss: None,
+                    final_train_loss: None,
+                    diverged: true,
+                    wall_s: wall_before + t0.elapsed().as_secs_f64(),
+                });
+            }
             break;
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let (m, gnorm) = optim.step(model, grads, &params, lr);
-        model = m;
+        };
         step_times.push(ts.elapsed().as_secs_f64());
         let done = step + 1;
         metrics.push(step, done as u64 * tokens_per_step, lr, loss_value, gnorm as f32, wall_before + t0.elapsed().as_secs_f64());
@@ -209,6 +242,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
                 wall_s: wall_before + t0.elapsed().as_secs_f64(),
                 step_times: step_times.clone(),
                 config_hash: Some(hash.clone()),
+                branches: branches.clone(),
             };
             checkpoint::save(&dir, &model, &optim, &state)?;
         }
@@ -219,7 +253,13 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let wall = wall_before + t0.elapsed().as_secs_f64();
     if status == Status::Interrupted {
         dir.write_metrics(&metrics)?;
-        let state = CheckpointState { step: done_steps, wall_s: wall, step_times: step_times.clone(), config_hash: Some(hash.clone()) };
+        let state = CheckpointState {
+            step: done_steps,
+            wall_s: wall,
+            step_times: step_times.clone(),
+            config_hash: Some(hash.clone()),
+            branches: branches.clone(),
+        };
         checkpoint::save(&dir, &model, &optim, &state)?;
     } else {
         dir.write_metrics(&metrics)?;
@@ -256,6 +296,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         config_hash: Some(hash),
         warnings,
         provenance: Some(prov.finish()),
+        branches,
     };
     tb.session_end(done_steps as u64, status, summary.final_val_loss, summary.best_val_loss);
     if status == Status::Interrupted {
@@ -264,6 +305,33 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         crate::record::identity::finish(&dir, &summary)?;
     }
     Ok(summary)
+}
+
+/// One optimizer step on the batch of `step`: forward, loss, backward, clip, AdamW,
+/// constraint. The gradient norm is `None` when the loss is not finite or above
+/// `train.diverge_loss`; the model is then returned unchanged.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn take_step<A: Architecture>(
+    model: A,
+    optim: &mut Optimizer,
+    params: &[ParamInfo],
+    cfg: &RunConfig,
+    data: &Dataset,
+    device: &Device,
+    step: usize,
+    lr: f64,
+) -> (A, f32, Option<f64>) {
+    let b = data.train_batch(cfg.seed, step);
+    let x = tokens(&b.inputs, b.batch, b.seq_len, device);
+    let y = tokens(&b.targets, b.batch, b.seq_len, device);
+    let loss = cross_entropy(model.forward(x, &mut Probe::off()), y);
+    let loss_value = loss.clone().into_scalar::<f32>();
+    if !loss_value.is_finite() || loss_value as f64 > cfg.train.diverge_loss {
+        return (model, loss_value, None);
+    }
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let (model, gnorm) = optim.step(model, grads, params, lr);
+    (model, loss_value, Some(gnorm))
 }
 
 /// Diagnostics recorded at eval points: the architecture's own, hidden-state norms after

@@ -1,11 +1,11 @@
 //! AdamW with parameter groups (per-group LR multiplier, weight decay and ε from the
-//! parameterization), global-norm gradient clipping, and the warm-up + cosine schedule.
+//! parameterization), global-norm gradient clipping, and the warm-up + cosine or warmup-stable-decay schedule.
 //!
 //! The update is burn's AdamW, which is PyTorch's formula: p ← p(1 − lr·wd); Adam moments;
 //! p ← p − lr·m̂/(√v̂ + ε). burn's own defaults (β2 0.999, ε 1e-5, wd 1e-4) and its per-tensor
 //! clipping are never used: every value comes from the config.
 
-use crate::config::{OptimConfig, RunConfig};
+use crate::config::{OptimConfig, RunConfig, ScheduleKind, cooldown_start};
 use crate::model::Architecture;
 use crate::param::{Multipliers, Scaling};
 use burn::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
@@ -35,7 +35,9 @@ pub fn param_table<A: Architecture>(model: &A, scaling: &Scaling) -> Vec<ParamIn
         .collect()
 }
 
-/// The optimizer and the per-group learning-rate multipliers of one run.
+/// The optimizer and the per-group learning-rate multipliers of one run. Cloning it copies the
+/// Adam moments (a cool-down branch steps its own copy).
+#[derive(Clone)]
 pub struct Optimizer {
     pub inner: ModuleOptimizer,
     /// (group of parameter ids, LR multiplier); parameters not listed use 1.
@@ -153,6 +155,28 @@ pub fn schedule(step: usize, total: usize, warmup: usize, peak: f64, floor: f64)
     let progress = ((step - warmup) as f64 / decay).min(1.0);
     let cos = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
     peak * (floor + (1.0 - floor) * cos)
+}
+
+/// The learning rate of `step` (from 0) in a run of `total` steps, by the config's schedule.
+pub fn lr_at(o: &OptimConfig, step: usize, total: usize, floor: f64) -> f64 {
+    match o.schedule {
+        ScheduleKind::Cosine => schedule(step, total, o.warmup_steps, o.lr, floor),
+        ScheduleKind::Wsd => wsd(step, total, o.warmup_steps, o.lr, floor, o.cooldown_frac),
+    }
+}
+
+/// Warmup-stable-decay: linear warm-up as [`schedule`], the peak until [`cooldown_start`], then
+/// linear from the peak towards `floor`·peak, reached one step after the last.
+pub fn wsd(step: usize, total: usize, warmup: usize, peak: f64, floor: f64, cooldown_frac: f64) -> f64 {
+    if step < warmup {
+        return peak * (step + 1) as f64 / warmup as f64;
+    }
+    let start = cooldown_start(total, cooldown_frac);
+    if step < start {
+        return peak;
+    }
+    let progress = ((step - start) as f64 / (total - start) as f64).min(1.0);
+    peak * (floor + (1.0 - floor) * (1.0 - progress))
 }
 
 /// The cosine floor of a run: the parameterization's if it sets one, else the config's.
