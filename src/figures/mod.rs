@@ -71,14 +71,14 @@ static FIGURES: [Figure; 10] = [
         name: "nugpt-depth",
         description: "final loss vs LR per depth and η* vs depth: nGPT, νGPT, Depth-μP",
         sweep: "depth-transfer.toml",
-        cpu_cost: "≈ 21 min measured (45 runs: L 2/4/8 at d=64, 5 LRs)",
+        cpu_cost: "≈ 16 min wall, 30 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 135 runs: L 2/4/8 at d=64, 5 LRs, 3 seeds)",
         paper: "νGPT Fig. 3: both transfer (≤ 2×), νGPT flatter at depth; Depth-μP drifts right (Fig. 8)",
     },
     Figure {
         name: "nugpt-horizon",
         description: "η* vs training steps (no m_data factor): slope of log η* vs log steps",
         sweep: "horizon.toml",
-        cpu_cost: "≈ 15 min measured (40 runs: steps 250–2000, 5 LRs, m_data off/on)",
+        cpu_cost: "≈ 13 min wall, 22 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 120 runs: steps 250–2000, 5 LRs, m_data off/on, 3 seeds)",
         paper: "νGPT Figs. 9, 15: η* ∝ steps^(−1/3) without the token correction",
     },
     Figure {

@@ -393,7 +393,8 @@ impl Analysis {
             for n in crossings {
                 chart = chart.note(n);
             }
-            chart = chart.note("Within one run the cosine schedule favours the end; the per-budget speedup table is the fair number.");
+            chart =
+                chart.note("Within one run the LR decay (cosine or WSD cool-down) favours the end; the per-budget speedup table is the fair number.");
             out.push((format!("fig1_{}", Self::comparison_slug(c)), Chart::Line(chart)));
         }
         out
