@@ -12,6 +12,11 @@ use burn::prelude::*;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+/// The configured branch budgets not yet in `done`, in order.
+pub fn pending<'a>(cfg: &'a RunConfig, done: &'a [Branch]) -> impl Iterator<Item = usize> + 'a {
+    cfg.train.branches.iter().copied().filter(move |&b| !done.iter().any(|d| d.steps == b))
+}
+
 /// The cool-down of the WSD run of `budget` steps, stepped on copies of the trunk's model and
 /// optimizer from the branch point to `budget`, then evaluated. Its wall time is its own (the
 /// caller adds the trunk's). `None` when stopped by a signal half-way (the trunk redoes the

@@ -162,19 +162,16 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             break;
         }
         // A cool-down branch whose stable phase ends here (after `step` trunk steps).
-        if let Some(&budget) = cfg
-            .train
-            .branches
-            .iter()
-            .find(|&&b| cooldown_start(b, cfg.optim.cooldown_frac) == step && !branches.iter().any(|d: &Branch| d.steps == b))
-        {
+        let due = branches::pending(cfg, &branches).find(|&b| cooldown_start(b, cfg.optim.cooldown_frac) == step);
+        if let Some(budget) = due {
             match branches::cool_down(&model, &optim, &params, cfg, data, &base, budget, floor, opts) {
                 Some(mut branch) => {
                     branch.wall_s += wall_before + t0.elapsed().as_secs_f64();
+                    let val = branch.final_val_loss.map_or("diverged".into(), |v| format!("{v:.4}"));
                     if quiet {
-                        eprintln!("{}: branch {budget}: val {}", cfg.name, branch.final_val_loss.map_or("diverged".into(), |v| format!("{v:.4}")));
+                        eprintln!("{}: branch {budget}: val {val}", cfg.name);
                     } else {
-                        bar.println(format!("branch {budget:>5}  val {}", branch.final_val_loss.map_or("diverged".into(), |v| format!("{v:.4}"))));
+                        bar.println(format!("branch {budget:>5}  val {val}"));
                     }
                     branches.push(branch);
                 }
@@ -194,8 +191,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             status = Status::Diverged;
             diverged_at = Some(step);
             // A separate run of any later branch's length would have diverged here too.
-            let later: Vec<usize> = cfg.train.branches.iter().copied().filter(|&b| !branches.iter().any(|d| d.steps == b)).collect();
-            for b in later {
+            for b in branches::pending(cfg, &branches).collect::<Vec<_>>() {
                 branches.push(Branch {
                     steps: b,
                     final_val_loss: None,
