@@ -588,6 +588,57 @@ fn report_on_a_horizon_sweep_fits_the_slope_of_log_eta_against_log_steps() {
     cleanup(&dir);
 }
 
+/// The ladder at one budget with seeds whose difficulty both variants share: anGPT's gain over
+/// GPT+ gets a paired interval, and the verdict follows it (ahead → reproduced, behind → not
+/// reproduced, one seed → inconclusive).
+#[test]
+fn angpt_ladder_verdict_reads_the_paired_gain_over_gpt_plus() {
+    use normlab::figures::verdict::{Outcome, verdict};
+    let dir = tmpdir("ladder-verdict");
+    let run = |seeds: &[f64], angpt_delta: f64| {
+        let mut rows = Vec::new();
+        for &seed in seeds {
+            let offset = 0.02 * (seed - 2.0); // seed difficulty, shared by every variant
+            for (arch, delta, jitter) in [("gpt", 0.0, 0.001), ("gpt_plus", -0.03, -0.001), ("angpt", -0.03 + angpt_delta, 0.0)] {
+                rows.push(Row {
+                    id: format!("{arch}-{seed}"),
+                    status: "done",
+                    arch,
+                    param: "sp",
+                    lr: 3e-3,
+                    d: 64.0,
+                    steps: 1000.0,
+                    seq: 128.0,
+                    seed,
+                    loss: Some(1.5 + delta + offset + jitter * (seed - 2.0).powi(2)),
+                    step_time: 0.01,
+                    ..Default::default()
+                });
+            }
+        }
+        write_results(&dir, &rows);
+        normlab::report::report(&dir).unwrap();
+        normlab::report::Analysis::load(&dir).unwrap()
+    };
+    // anGPT 0.015 below GPT+ (+1.03%) with every seed: the interval lies above 0.
+    let a = run(&[1.0, 2.0, 3.0], -0.015);
+    let an = a.ladder.iter().find(|r| r.arch == "angpt").unwrap();
+    let (lo, hi) = an.gain_ci.bounds().expect("3 seeds give an interval");
+    assert!(lo < an.gain_pct.unwrap() && an.gain_pct.unwrap() < hi, "{an:?}");
+    assert_eq!(verdict("angpt-ladder", &a).unwrap().outcome, Outcome::Reproduced);
+    let dest = dir.join("fig");
+    normlab::figures::draw("angpt-ladder", &dir, &dest).unwrap();
+    let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
+    assert!(md.contains("**Verdict: reproduced.** Rule: the paper's headline is anGPT ahead of GPT+") && md.contains("95% (seeds paired)"), "{md}");
+    // anGPT behind GPT+ by the same margin: contradicted.
+    let a = run(&[1.0, 2.0, 3.0], 0.015);
+    assert_eq!(verdict("angpt-ladder", &a).unwrap().outcome, Outcome::NotReproduced);
+    // One seed: no interval, never a verdict.
+    let a = run(&[1.0], -0.015);
+    assert_eq!(verdict("angpt-ladder", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
+    cleanup(&dir);
+}
+
 #[test]
 fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() {
     let dir = tmpdir("ladder");

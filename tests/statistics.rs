@@ -1,8 +1,9 @@
 //! The statistics on synthetic data with a known answer: bias of the η* estimator, and the
 //! coverage of the seed-bootstrap 95% intervals of η* and of the speedup S over many
-//! replications of a noisy experiment (pure Rust, no training; deterministic RNG).
+//! replications of a noisy experiment, and of the ladder's paired loss gain (pure Rust, no
+//! training; deterministic RNG).
 
-use normlab::analysis::bootstrap::{DRAWS, Interval, optimum_boot, percentile_interval, speedup_interval};
+use normlab::analysis::bootstrap::{DRAWS, Interval, gain_interval, optimum_boot, percentile_interval, speedup_interval};
 use normlab::analysis::lr_optimum::{Bound, lr_optimum};
 use normlab::analysis::speedup::{mean_curve, speedup_at};
 use rand::rngs::SmallRng;
@@ -151,4 +152,38 @@ fn unstable_and_diverged_lrs_bound_the_fit_instead_of_bending_it() {
     assert!((o.eta_star / (8e-3f64 * 1.6e-2).sqrt() - 1.0).abs() < 1e-9, "clamped half a step up: {o:?}");
     // Every run diverged: no optimum at all.
     assert!(lr_optimum(&g.iter().map(|&lr| (lr, f64::NAN)).collect::<Vec<_>>()).is_none());
+}
+
+/// The ladder's gain of one variant over another at one budget, 3 seeds: each seed's
+/// difficulty (sd 0.02) is shared by both variants, as a shared data order is, and each run adds
+/// its own noise (sd 0.005). The true gain is 100·0.03/1.5 = 2%.
+#[test]
+fn paired_gain_interval_covers_the_true_gain_and_removes_the_seed_offset() {
+    let mut rng = SmallRng::seed_from_u64(15);
+    let (base, delta) = (1.5, 0.03);
+    let truth = 100.0 * delta / base;
+    let (mut hits, mut widths) = (Vec::new(), Vec::new());
+    for _ in 0..REPLICATIONS {
+        let (mut b, mut v) = (Vec::new(), Vec::new());
+        for seed in 1..=3 {
+            let offset = 0.02 * normal(&mut rng);
+            b.push((seed as f64, base + offset + 0.005 * normal(&mut rng)));
+            v.push((seed as f64, base - delta + offset + 0.005 * normal(&mut rng)));
+        }
+        let (_, ci) = gain_interval(&b, &v, DRAWS).unwrap();
+        let (lo, hi) = ci.bounds().expect("3 paired seeds give an interval");
+        hits.push(lo <= truth && truth <= hi);
+        widths.push(hi - lo);
+    }
+    let c = coverage(&hits);
+    assert!((0.90..=0.99).contains(&c), "gain 95% interval covered {c:.3} of {REPLICATIONS}");
+    // Unpaired, the shared offset (sd 0.02 ≈ 1.3% of the loss) would make the interval several
+    // percent wide; paired, only the runs' own noise remains.
+    widths.sort_by(f64::total_cmp);
+    let median = widths[widths.len() / 2];
+    assert!(median < 2.5, "median interval width {median:.2}%: the pairing did not remove the seed offset");
+    // Seeds one side lacks do not enter; one shared seed gives no interval.
+    let (g, ci) = gain_interval(&[(1.0, 1.5), (2.0, 1.6)], &[(2.0, 1.52), (3.0, 1.4)], DRAWS).unwrap();
+    assert!((g - 5.0).abs() < 1e-9, "gain over the one shared seed: {g}");
+    assert_eq!(ci, Interval::Unavailable { seeds: 1 });
 }

@@ -57,7 +57,7 @@ static FIGURES: [Figure; 10] = [
         name: "angpt-ladder",
         description: "final loss per variant: GPT+ w/o QK-norm → GPT+ → nGPT → nGPT ‖w‖≤1 → anGPT (+ speedup over GPT+)",
         sweep: "angpt-ladder.toml",
-        cpu_cost: "≈ 17 min (12 runs: d=64 L=4 T=128, 1000 steps, 2 seeds)",
+        cpu_cost: "≈ 12 min wall, 23 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 18 runs: d=64 L=4 T=128, 1000 steps, 3 seeds)",
         paper: "anGPT: 1.40× over GPT+ (nGPT 1.29×), +2.75% step time; ladder +2.1/+3.0/+3.4/+3.8%",
     },
     Figure {

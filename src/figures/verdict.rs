@@ -3,7 +3,7 @@
 //! contradicts it, "inconclusive at n seeds" otherwise (including every one-seed sweep, whose
 //! intervals are unavailable). The rule text is printed into the figure's README.md.
 
-use crate::analysis::bootstrap::Interval;
+use crate::analysis::bootstrap::{DRAWS, Interval, gain_interval};
 use crate::analysis::runs::{DEPTH, STEPS, WIDTH};
 use crate::report::{Analysis, Drift, SpeedupRow};
 use std::fmt;
@@ -45,9 +45,10 @@ const DEPTH_RULE: &str = "reproduced when the depth drift upper bound of both nG
 const HORIZON_RULE: &str = "without the m_data factor: reproduced when the slope interval lies below 0 and contains −1/3; not reproduced when it lies entirely above −0.2 or below −0.5.";
 const SPEEDUP_RULE: &str = "reproduced when the lower bound of S (nGPT over GPT) at the largest budget is > 1 at every context length; not reproduced when the upper bound is < 1 at some context length.";
 const CONTEXT_RULE: &str = "at the largest budget: reproduced when S's lower bound is > 1 at every context length and, with ≥ 2 context lengths, S at the longest lies above S at the shortest (its lower bound above the other's upper bound); not reproduced when S's upper bound is < 1 at some context length or S at the longest lies below S at the shortest (its upper bound below the other's lower bound).";
+const LADDER_RULE: &str = "the paper's headline is anGPT ahead of GPT+ (1.4× fewer steps, so a lower loss at one budget): reproduced when the 95% interval of anGPT's loss gain over GPT+ (seeds paired) lies above 0; not reproduced when it lies below 0.";
 
 /// The verdict of figure `name`, or `None` for figures without an interval rule (coord-check,
-/// alignment, length extrapolation, the ablation ladder).
+/// alignment, length extrapolation).
 pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
     match name {
         "nugpt-width" => {
@@ -137,6 +138,27 @@ pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
                 .collect::<Vec<_>>()
                 .join("; ");
             Some(Verdict { outcome, rule, evidence })
+        }
+        "angpt-ladder" => {
+            // anGPT with calibrated ν (the paper's method) against GPT+ at the ladder's budget.
+            let plus = a.ladder.iter().find(|r| r.arch == "gpt_plus")?;
+            let an = a.ladder.iter().find(|r| r.arch == "angpt" && r.flags.is_empty() && r.context == plus.context && r.seq_len == plus.seq_len)?;
+            let (gain, ci) = gain_interval(&plus.per_seed, &an.per_seed, DRAWS)?;
+            let outcome = match ci.bounds() {
+                Some((lo, _)) if lo > 0.0 => Outcome::Reproduced,
+                Some((_, hi)) if hi < 0.0 => Outcome::NotReproduced,
+                _ => inconclusive(&[ci]),
+            };
+            let rungs = a
+                .ladder
+                .iter()
+                .filter(|r| r.context == plus.context && r.seq_len == plus.seq_len)
+                .skip(1)
+                .filter_map(|r| Some(format!("{} {:+.2}% ({})", r.variant, r.gain_pct?, r.gain_ci.show(|g| format!("{g:+.2}%")))))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let evidence = format!("anGPT over GPT+ {gain:+.2}%, 95% {}; each rung over the first: {rungs}", ci.show(|g| format!("{g:+.2}%")));
+            Some(Verdict { outcome, rule: LADDER_RULE, evidence })
         }
         _ => None,
     }

@@ -376,6 +376,16 @@ impl BarChart {
             .max()
             .unwrap_or(100);
         let (lo, hi) = self.range();
+        // Widen the value axis until every bar's annotation fits right of its bar (or whisker).
+        let text_style = (FONT, 14).into_font();
+        let plot_px = (w as f64 - label_w as f64 - 16.0 - 36.0).max(100.0);
+        let hi = self.bars.iter().filter(|b| b.value.is_finite()).fold(hi, |hi, b| {
+            let end = b.value + b.err.filter(|e| e.is_finite() && *e > 0.0).unwrap_or(0.0);
+            let text = b.annotation.clone().unwrap_or_else(|| fmt_num(b.value));
+            let tw = area.estimate_text_size(&text, &text_style.clone().into_text_style(&area)).map(|s| s.0).unwrap_or(0) as f64;
+            let a = ((tw + 12.0) / plot_px).min(0.8); // fraction of the axis the text needs
+            hi.max((end - a * lo) / (1.0 - a))
+        });
         let x_keys = nice_ticks(lo, hi);
         let xf = tick_formatter(&x_keys);
         let y_keys: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();

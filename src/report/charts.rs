@@ -420,12 +420,15 @@ impl Analysis {
                 BarChart::new(format!("final val loss per variant — {ctx}T={}, {b}", fmt_num(unbits(t))), "final val loss (lower is better)");
             for (i, r) in rows.iter().enumerate() {
                 let ann = match r.gain_pct {
-                    Some(g) if i > 0 => format!("{:.4} ({g:+.2}%)", r.loss),
+                    Some(g) if i > 0 => match r.gain_ci.bounds() {
+                        Some((lo, hi)) => format!("{:.4} ({g:+.2}%, 95% {lo:+.2}…{hi:+.2}%)", r.loss),
+                        None => format!("{:.4} ({g:+.2}%)", r.loss),
+                    },
                     _ => format!("{:.4}", r.loss),
                 };
                 chart = chart.push(Bar { label: r.variant.clone(), value: r.loss, err: r.std, annotation: Some(ann), color: Some(i) });
             }
-            chart = chart.note(format!("Percentages: loss reduction against the first bar ({}).", rows[0].variant));
+            chart = chart.note(format!("Percentages: loss reduction against the first bar ({}), 95% interval with seeds paired.", rows[0].variant));
             if rows.iter().any(|r| r.std.is_some()) {
                 chart = chart.note("Whiskers: ± std over seeds.");
             }

@@ -310,15 +310,20 @@ impl Analysis {
                             std: std(&losses),
                             seeds: losses.len(),
                             gain_pct: None,
+                            gain_ci: Interval::Unavailable { seeds: losses.len() },
+                            per_seed: pts,
                         })
                     })
                     .collect();
                 rows.sort_by(|a, b| {
                     ladder_rank(&a.arch, &a.flags).partial_cmp(&ladder_rank(&b.arch, &b.flags)).unwrap().then(a.variant.cmp(&b.variant))
                 });
-                if let Some(base) = rows.first().map(|r| r.loss).filter(|l| l.is_finite()) {
-                    for r in rows.iter_mut() {
-                        r.gain_pct = Some(100.0 * (base - r.loss) / base);
+                if let Some(base) = rows.first().map(|r| r.per_seed.clone()) {
+                    rows[0].gain_pct = Some(0.0);
+                    for r in rows.iter_mut().skip(1) {
+                        if let Some((gain, ci)) = gain_interval(&base, &r.per_seed, BOOTSTRAP_DRAWS) {
+                            (r.gain_pct, r.gain_ci) = (Some(gain), ci);
+                        }
                     }
                 }
                 self.ladder.extend(rows);

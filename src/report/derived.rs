@@ -43,6 +43,8 @@ pub struct Derived {
     pub wall_lo: Option<f64>,
     pub wall_hi: Option<f64>,
     pub gain_pct: Option<f64>,
+    pub gain_lo: Option<f64>,
+    pub gain_hi: Option<f64>,
     pub status: Option<String>,
     pub paper: Option<String>,
 }
@@ -89,6 +91,8 @@ pub fn derived_frame(rows: &[Derived]) -> Result<DataFrame> {
         n("wall_lo", &|r| r.wall_lo),
         n("wall_hi", &|r| r.wall_hi),
         n("gain_pct", &|r| r.gain_pct),
+        n("gain_lo", &|r| r.gain_lo),
+        n("gain_hi", &|r| r.gain_hi),
         s("status", &|r| r.status.clone()),
         s("paper", &|r| r.paper.clone()),
     ];
@@ -201,6 +205,8 @@ impl Analysis {
                 loss_std: r.std,
                 seeds: Some(r.seeds as f64),
                 gain_pct: r.gain_pct,
+                gain_lo: r.gain_ci.lo(),
+                gain_hi: r.gain_ci.hi(),
                 paper: Some(paper_ladder(&r.arch, &r.flags)),
                 ..Default::default()
             });

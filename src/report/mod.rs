@@ -28,7 +28,7 @@ pub use derived::{Derived, derived_frame, to_csv};
 pub use html::{Page, Plot, RunRow, render as render_html, write_report_html};
 pub use tables::{md_table, slug};
 
-use crate::analysis::bootstrap::{Interval, OptimumBoot, axis_intervals, optimum_boot, scaled, speedup_interval};
+use crate::analysis::bootstrap::{Interval, OptimumBoot, axis_intervals, gain_interval, optimum_boot, scaled, speedup_interval};
 use crate::analysis::lr_optimum::LrOptimum;
 use crate::analysis::runs::{self, ARCH, AXES, DEPTH, Run, SEQ_LEN, STEPS, WIDTH, group_keys, label, natural_cmp, short_key};
 use crate::analysis::speedup::{self as sp, Reach, Speedup};
@@ -122,8 +122,12 @@ pub struct LadderRow {
     pub loss: f64,
     pub std: Option<f64>,
     pub seeds: usize,
-    /// 100·(L_first − L)/L_first against the first rung.
+    /// 100·(L_first − L)/L_first against the first rung (over the seeds both ran).
     pub gain_pct: Option<f64>,
+    /// Its 95% interval, seeds paired (`bootstrap::gain_interval`).
+    pub gain_ci: Interval,
+    /// (seed, final loss) of every seed.
+    pub per_seed: Vec<(f64, f64)>,
 }
 
 /// Per (context, seq_len, variant): budget → lr → [(seed, loss)].

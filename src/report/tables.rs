@@ -152,6 +152,7 @@ impl Analysis {
             "± std",
             "seeds",
             "gain vs first rung",
+            "95% (seeds paired)",
             "paper gain (anGPT ablation, vs GPT+ w/o QK-norm)",
         ]
         .map(String::from);
@@ -168,6 +169,11 @@ impl Analysis {
                     r.std.map(|v| format!("{v:.4}")).unwrap_or("—".into()),
                     r.seeds.to_string(),
                     r.gain_pct.map(|g| format!("{g:+.2}%")).unwrap_or("—".into()),
+                    if self.ladder.iter().find(|x| x.context == r.context && x.seq_len == r.seq_len).is_some_and(|first| std::ptr::eq(first, r)) {
+                        "(the reference)".into()
+                    } else {
+                        r.gain_ci.show(|g| format!("{g:+.2}%"))
+                    },
                     if self.ladder.iter().any(|x| x.arch == "gpt_plus" && x.context == r.context && x.seq_len == r.seq_len) {
                         paper_ladder(&r.arch, &r.flags)
                     } else {
