@@ -233,7 +233,8 @@ pub fn gain_interval(base: &[(f64, f64)], var: &[(f64, f64)], draws: usize) -> O
         return None;
     }
     let estimate = gain(&mut (0..pairs.len()));
-    let replicates: Vec<f64> = if pairs.len() < 2 { Vec::new() } else { seed_draws(pairs.len(), draws).iter().map(|d| gain(&mut d.iter().cloned())).collect() };
+    let replicates: Vec<f64> =
+        if pairs.len() < 2 { Vec::new() } else { seed_draws(pairs.len(), draws).iter().map(|d| gain(&mut d.iter().cloned())).collect() };
     Some((estimate, interval(estimate, &replicates, pairs.len(), Scale::Linear)))
 }
 
