@@ -50,7 +50,7 @@ static FIGURES: [Figure; 10] = [
         name: "ngpt-speedup",
         description: "final loss vs budget, steps-to-loss speedup S per budget and S vs context length T = 64–512",
         sweep: "speedup.toml",
-        cpu_cost: "≈ 37 min wall, 67 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 16 WSD runs of 7000 steps with cool-down branches at 875/1750/3500, d=64 L=2, T 64–512 at 2048 tokens/step, 2 seeds) + 5 min LR tuning (speedup-lr.toml)",
+        cpu_cost: "≈ 49 min wall, 97 CPU-min, measured on an idle 2-core AMD EPYC Zen 4 (2026-12-02: 16 WSD runs of 7000 steps with cool-down branches at 875/1750/3500, d=64 L=2, T 64–512 at 2048 tokens/step, 2 seeds: a third would bring it to ≈ 145 CPU-min) + 10 min wall, 15 CPU-min of LR tuning (speedup-lr.toml, 40 runs)",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
     },
     Figure {
@@ -194,7 +194,15 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
 }
 
 fn write_snippet(fig: &Figure, src: &Path, dest: &Path, pngs: &[std::path::PathBuf], table: &str) -> Result<()> {
-    let mut md = format!("## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\n\n", fig.name, fig.description, fig.paper, src.display(), fig.sweep);
+    let mut md = format!(
+        "## {}: {}\n\nPaper: {}.\nData: `{}` (sweep `{}`).\nCost: {}.\n\n",
+        fig.name,
+        fig.description,
+        fig.paper,
+        src.display(),
+        fig.sweep,
+        fig.cpu_cost
+    );
     for p in pngs {
         let f = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         md += &format!("![{f}]({f})\n\n");
