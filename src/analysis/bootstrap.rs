@@ -223,18 +223,18 @@ pub fn speedup_interval(estimate: f64, reference: &[Vec<(f64, f64)>], var: &[Vec
 /// draw resamples those seeds on both sides together (seed k of two variants shares its data
 /// order, so the pairing removes the seed's own difficulty from the difference).
 pub fn gain_interval(base: &[(f64, f64)], var: &[(f64, f64)], draws: usize) -> Option<(f64, Interval)> {
-    let pairs: Vec<(f64, f64)> = base.iter().filter_map(|&(s, b)| var.iter().find(|v| v.0 == s).map(|v| (b, v.1))).collect();
-    let pairs: Vec<(f64, f64)> = pairs.into_iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-    let gain = |idx: &mut dyn Iterator<Item = usize>| {
-        let (b, v) = idx.fold((0.0, 0.0), |(b, v), i| (b + pairs[i].0, v + pairs[i].1));
-        100.0 * (b - v) / b // sums, not means: the counts cancel
-    };
+    let pairs: Vec<(f64, f64)> =
+        base.iter().filter_map(|&(s, b)| var.iter().find(|v| v.0 == s).map(|v| (b, v.1))).filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
     if pairs.is_empty() {
         return None;
     }
-    let estimate = gain(&mut (0..pairs.len()));
-    let replicates: Vec<f64> =
-        if pairs.len() < 2 { Vec::new() } else { seed_draws(pairs.len(), draws).iter().map(|d| gain(&mut d.iter().cloned())).collect() };
+    // Sums, not means: the counts cancel.
+    let gain = |idx: &[usize]| {
+        let (b, v) = idx.iter().fold((0.0, 0.0), |(b, v), &i| (b + pairs[i].0, v + pairs[i].1));
+        100.0 * (b - v) / b
+    };
+    let estimate = gain(&(0..pairs.len()).collect::<Vec<_>>());
+    let replicates: Vec<f64> = if pairs.len() < 2 { Vec::new() } else { seed_draws(pairs.len(), draws).iter().map(|d| gain(d)).collect() };
     Some((estimate, interval(estimate, &replicates, pairs.len(), Scale::Linear)))
 }
 
