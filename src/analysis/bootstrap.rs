@@ -159,10 +159,24 @@ pub fn optimum_boot(seeds: &[Vec<(f64, f64)>], draws: usize) -> OptimumBoot {
     let etas: Vec<f64> = replicates.iter().map(|r| r.map_or(f64::NAN, |r| r.0)).collect();
     let losses: Vec<f64> = replicates.iter().map(|r| r.map_or(f64::NAN, |r| r.1)).collect();
     let (eta, loss) = match &opt {
-        Some(o) => (interval(o.eta_star, &etas, n, Scale::Log), interval(o.loss_star, &losses, n, Scale::Linear)),
+        Some(o) => (with_resolution(interval(o.eta_star, &etas, n, Scale::Log), o), interval(o.loss_star, &losses, n, Scale::Linear)),
         None => (Interval::Unavailable { seeds: n }, Interval::Unavailable { seeds: n }),
     };
     OptimumBoot { opt, seeds: n, replicates, eta, loss }
+}
+
+/// The seed interval of η*, widened to what the LR placement can resolve: never narrower than
+/// η*·e^(±resolution) (lr_optimum's module doc). The seeds only see seed noise; three LRs a
+/// factor 4 apart fit a parabola exactly and say nothing about where between them the optimum
+/// of a non-parabolic curve lies.
+pub fn with_resolution(i: Interval, o: &LrOptimum) -> Interval {
+    match i {
+        Interval::Range { lo, hi, seeds } => {
+            let r = o.resolution.exp();
+            Interval::Range { lo: lo.min(o.eta_star / r), hi: hi.max(o.eta_star * r), seeds }
+        }
+        u => u,
+    }
 }
 
 /// Drift and slope of η* across an axis, with intervals. `groups`: (axis value, the group's

@@ -7,6 +7,12 @@
 //! Instead they bound it: the window stops at them and the vertex may move at most half a grid
 //! step towards them. A best LR at the first or last grid point, or a vertex outside the
 //! grid's usable range, makes η* a bound (`Bound::AtMost` / `AtLeast`), never a value.
+//!
+//! **What the LR placement cannot resolve.** Three LRs pin a parabola exactly, whatever the true
+//! curve does between them, and a real curve rises faster on the unstable side than a parabola.
+//! So every optimum carries a `resolution`: half the gap between the measured LRs that bracket
+//! it (the larger neighbouring gap when it sits on one). Intervals never claim more than it
+//! (bootstrap::optimum_boot), and `[refine]` places LRs until that gap meets its target.
 
 /// Grid LRs in the fit window (the best one and its nearest usable neighbours).
 pub const FIT_POINTS: usize = 5;
@@ -49,6 +55,49 @@ pub struct LrOptimum {
     pub fit_points: usize,
     /// Grid LRs where some seed diverged.
     pub diverged: usize,
+    /// Half the ln-LR gap between the measured LRs bracketing η* (see the module doc).
+    pub resolution: f64,
+    /// The fitted parabola, when one was fitted.
+    pub fit: Option<Parabola>,
+}
+
+/// loss = a·(x − x0)² + b·(x − x0) + c in x = ln lr, fitted over [x_lo, x_hi].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Parabola {
+    pub x0: f64,
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+    pub x_lo: f64,
+    pub x_hi: f64,
+}
+
+impl Parabola {
+    pub fn at(&self, x: f64) -> f64 {
+        let d = x - self.x0;
+        self.a * d * d + self.b * d + self.c
+    }
+    pub fn covers(&self, x: f64) -> bool {
+        self.x_lo - 1e-9 <= x && x <= self.x_hi + 1e-9
+    }
+}
+
+/// Half the gap between the measured ln LRs `xs` (sorted) that bracket `v`; on a measured LR,
+/// half the larger of its two gaps; beyond the measured range, the distance to its edge.
+pub fn resolution(xs: &[f64], v: f64) -> f64 {
+    const ON: f64 = 1e-9;
+    let below = xs.iter().rev().find(|&&x| x < v - ON);
+    let above = xs.iter().find(|&&x| x > v + ON);
+    if xs.iter().any(|&x| (x - v).abs() <= ON) {
+        let gap = below.map_or(0.0, |b| v - b).max(above.map_or(0.0, |a| a - v));
+        return gap / 2.0;
+    }
+    match (below, above) {
+        (Some(b), Some(a)) => (a - b) / 2.0,
+        (Some(b), None) => v - b,
+        (None, Some(a)) => a - v,
+        (None, None) => 0.0,
+    }
 }
 
 impl LrOptimum {
@@ -108,8 +157,17 @@ pub fn lr_optimum(points: &[(f64, f64)]) -> Option<LrOptimum> {
             (None, None) => break,
         }
     }
-    let base =
-        LrOptimum { eta_star: grid[ib].x.exp(), loss_star: best, bound: edge_bound(ib, grid.len()), points: grid.len(), fit_points: 0, diverged };
+    let xs: Vec<f64> = grid.iter().map(|g| g.x).collect();
+    let base = LrOptimum {
+        eta_star: grid[ib].x.exp(),
+        loss_star: best,
+        bound: edge_bound(ib, grid.len()),
+        points: grid.len(),
+        fit_points: 0,
+        diverged,
+        resolution: resolution(&xs, grid[ib].x),
+        fit: None,
+    };
     if hi - lo + 1 < 3 {
         return Some(base);
     }
@@ -135,8 +193,8 @@ pub fn lr_optimum(points: &[(f64, f64)]) -> Option<LrOptimum> {
         bound = Bound::AtLeast;
     }
     let v = v.clamp(x_min, x_max);
-    let dv = v - grid[ib].x;
-    Some(LrOptimum { eta_star: v.exp(), loss_star: a * dv * dv + b * dv + c, bound, fit_points: hi - lo + 1, ..base })
+    let fit = Parabola { x0, a, b, c, x_lo: grid[lo].x, x_hi: grid[hi].x };
+    Some(LrOptimum { eta_star: v.exp(), loss_star: fit.at(v), bound, fit_points: hi - lo + 1, resolution: resolution(&xs, v), fit: Some(fit), ..base })
 }
 
 fn edge_bound(i: usize, n: usize) -> Bound {

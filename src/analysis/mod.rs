@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod lr_optimum;
 pub mod runs;
 pub mod speedup;
+pub mod transfer;
 
 /// max η* / min η* across the values of a swept axis.
 pub fn drift_factor(etas: &[f64]) -> f64 {

@@ -269,6 +269,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     }
     let out = a.out.unwrap_or_else(|| default_out(s.name()));
     std::fs::create_dir_all(&out)?;
+    let finished = all.iter().filter(|r| refine::finished(&out, r)).count();
+    normlab::sweep::spec::refuse_changed_tolerances(&out, &s.file, &s.path.display().to_string(), finished)?;
     normlab::record::atomic_write(&out.join("sweep.toml"), toml::to_string(&s.file)?.as_bytes())?;
     let points: Vec<_> = all.iter().map(|r| r.varying.clone()).collect();
     normlab::record::tensorboard::write_experiment(&out, s.name(), &points)?;

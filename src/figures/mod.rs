@@ -7,10 +7,12 @@
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
 pub mod data;
-pub mod verdict;
 
+use crate::analysis::runs::{DEPTH, STEPS, WIDTH};
+use crate::config::ParamName;
 use crate::plot::{Grid, LineChart, fmt_num};
 use crate::record::read_parquet;
+use crate::report::verdict::{Verdict, VerdictKind};
 use crate::report::{Analysis, Chart, save_charts};
 use anyhow::{Result, bail};
 use polars::prelude::*;
@@ -29,6 +31,8 @@ pub struct Figure {
     pub cpu_cost: &'static str,
     /// The paper's figure and headline number.
     pub paper: &'static str,
+    /// The verdict it reads (report::verdict), if any has an interval rule.
+    pub verdict: Option<VerdictKind>,
 }
 
 impl Figure {
@@ -45,6 +49,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "speedup.toml",
         cpu_cost: "shared with ngpt-speedup",
         paper: "nGPT Fig. 1: nGPT at 20k iterations matches GPT at 200k (10×, 1B, 4k context)",
+        verdict: Some(VerdictKind::SpeedupLargestBudget),
     },
     Figure {
         name: "ngpt-speedup",
@@ -52,6 +57,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "speedup.toml",
         cpu_cost: "≈ 49 min wall, 97 CPU-min, measured on an idle 2-core AMD EPYC Zen 4 (2026-12-02: 16 WSD runs of 7000 steps with cool-down branches at 875/1750/3500, d=64 L=2, T 64–512 at 2048 tokens/step, 2 seeds: a third would bring it to ≈ 145 CPU-min) + 10 min wall, 15 CPU-min of LR tuning (speedup-lr.toml, 40 runs)",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
+        verdict: Some(VerdictKind::SpeedupContext),
     },
     Figure {
         name: "angpt-ladder",
@@ -59,6 +65,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "angpt-ladder.toml",
         cpu_cost: "≈ 12 min wall, 23 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 18 runs: d=64 L=4 T=128, 1000 steps, 3 seeds)",
         paper: "anGPT: 1.40× over GPT+ (nGPT 1.29×), +2.75% step time; ladder +2.1/+3.0/+3.4/+3.8%",
+        verdict: Some(VerdictKind::Ladder),
     },
     Figure {
         name: "nugpt-width",
@@ -66,6 +73,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "lr-transfer.toml",
         cpu_cost: "≈ 21 min measured on a 2-core AMD EPYC Zen 4, 19 min on a 2-core Intel Xeon (2026-12-02: 144 runs, d 32–128, 4 LRs × 3 seeds, + 48 refine)",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
+        verdict: Some(VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Nugpt }),
     },
     Figure {
         name: "nugpt-depth",
@@ -73,6 +81,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "depth-transfer.toml",
         cpu_cost: "≈ 16 min wall, 30 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 135 runs: L 2/4/8 at d=64, 5 LRs, 3 seeds)",
         paper: "νGPT Fig. 3: both transfer (≤ 2×), νGPT flatter at depth; Depth-μP drifts right (Fig. 8)",
+        verdict: Some(VerdictKind::Claim { axis: DEPTH, claimant: ParamName::Nugpt }),
     },
     Figure {
         name: "nugpt-horizon",
@@ -80,6 +89,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "horizon.toml",
         cpu_cost: "≈ 13 min wall, 22 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 120 runs: steps 250–2000, 5 LRs, m_data off/on, 3 seeds)",
         paper: "νGPT Figs. 9, 15: η* ∝ steps^(−1/3) without the token correction",
+        verdict: Some(VerdictKind::Claim { axis: STEPS, claimant: ParamName::Nugpt }),
     },
     Figure {
         name: "mup-transfer",
@@ -87,6 +97,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "lr-transfer.toml",
         cpu_cost: "shared with nugpt-width",
         paper: "μP (TP-V; mup README): η* stable across width under μP, drifts under SP",
+        verdict: Some(VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Mup }),
     },
     Figure {
         name: "coord-check",
@@ -94,6 +105,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "`normlab coord-check` × 4",
         cpu_cost: "≈ 1 min",
         paper: "μP coordinate check (TP-V Fig. 5, mup README): flat curves across width",
+        verdict: None,
     },
     Figure {
         name: "alignment",
@@ -101,6 +113,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "experiments/nugpt-alignment",
         cpu_cost: "≈ 2 min (1000 steps, d=64 L=4)",
         paper: "νGPT Figs. 4–6: ω̂ ≈ 0.5; α̂, ν̂ high early, settling to 0.5–0.65",
+        verdict: None,
     },
     Figure {
         name: "length-extrapolation",
@@ -108,8 +121,14 @@ static FIGURES: [Figure; 10] = [
         sweep: "experiments/*-tiny + `eval`",
         cpu_cost: "≈ 30 min (4 tiny runs) + 1 min of eval",
         paper: "nGPT Fig. 13: nGPT stays flat beyond its training length, GPT blows up",
+        verdict: None,
     },
 ];
+
+/// The verdict figure `name` reads from the sweep analysed in `a`.
+pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
+    crate::report::verdict::verdict(get(name)?.verdict?, a)
+}
 
 /// Every registered figure.
 pub fn list() -> &'static [Figure] {
@@ -171,21 +190,20 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
             (c, t)
         }
         "nugpt-width" | "nugpt-depth" | "nugpt-horizon" | "mup-transfer" => {
-            let axis = match name {
-                "nugpt-depth" => crate::analysis::runs::DEPTH,
-                "nugpt-horizon" => crate::analysis::runs::STEPS,
-                _ => crate::analysis::runs::WIDTH,
+            let axis = match fig.verdict {
+                Some(VerdictKind::Claim { axis, .. }) => axis,
+                _ => unreachable!("the transfer figures read a claim"),
             };
             let keep: &dyn Fn(&str) -> bool = if name == "mup-transfer" { &gpt } else { &ngpt };
             need(a.drifts.iter().any(|d| d.axis == axis && keep(&d.arch)), "LR grid across that axis for these architectures")?;
             let mut c = a.lr_charts(keep);
             c.extend(a.eta_charts(Some(axis), keep));
-            (c, format!("{}\n{}", a.drift_table(Some(axis), keep), a.lr_table(keep)))
+            (c, format!("{}\n{}\n{}", a.transfer_table(Some(axis), keep), a.drift_table(Some(axis), keep), a.lr_table(keep)))
         }
         _ => unreachable!("every sweep figure has an arm"),
     };
     // The verdict (its rule is printed with it) heads the figure's table.
-    let table = match verdict::verdict(name, &a) {
+    let table = match fig.verdict.and_then(|k| crate::report::verdict::verdict(k, &a)) {
         Some(v) => format!("{}{table}", v.markdown()),
         None => format!("Verdict: no interval rule for this figure.\n\n{table}"),
     };

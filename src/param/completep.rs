@@ -4,8 +4,9 @@
 //! constant (logits Θ(d^(−1/2)) at init) — otherwise as νGPT (m_data^(−1/3), embedding
 //! m_width^(−1/2), rescaler scales 0.03, α_init ∝ 1/m_depth, ε = 1e-16, cosine to 10%).
 
+use super::claims::nugpt_family_claims;
 use super::nugpt::{EPS, nugpt_lr, nugpt_trick};
-use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
+use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 
 pub struct CompleteP;
 
@@ -20,5 +21,11 @@ impl Parameterization for CompleteP {
 
     fn min_lr_frac(&self) -> Option<f64> {
         Some(0.1)
+    }
+
+    /// Its design claims width transfer with μP's full-alignment rule (νGPT §4.4 reports it
+    /// drifting right instead: νGPT's rule predicts +1/4 here).
+    fn claims(&self, s: ClaimSetting) -> Vec<Claim> {
+        nugpt_family_claims(s, "μP-style full alignment (CompleteP): η* flat across width")
     }
 }

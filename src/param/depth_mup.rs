@@ -3,7 +3,8 @@
 //! transfer.
 
 use super::nugpt::NuGpt;
-use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
+use super::claims::nugpt_family_claims;
+use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 
 pub struct DepthMup;
 
@@ -22,5 +23,11 @@ impl Parameterization for DepthMup {
 
     fn min_lr_frac(&self) -> Option<f64> {
         Some(0.1)
+    }
+
+    /// Depth-μP claims depth transfer through m_depth^(−1/2) (νGPT Fig. 8 reports it drifting
+    /// right instead: νGPT's rule predicts +1/2 here).
+    fn claims(&self, s: ClaimSetting) -> Vec<Claim> {
+        nugpt_family_claims(s, "Depth-μP: η* flat across depth with η_hidden × m_depth^(−1/2)")
     }
 }

@@ -5,6 +5,7 @@
 //! Adding one: write `src/param/<name>.rs` implementing [`Parameterization`], add a
 //! variant to `config::ParamName` and one line to [`registry`].
 
+pub mod claims;
 mod completep;
 mod depth_mup;
 mod mup;
@@ -12,6 +13,7 @@ pub mod nugpt;
 mod sp;
 
 use crate::config::{ArchName, ParamName, RunConfig};
+pub use claims::{Claim, ClaimSetting, Prediction, ScaledAxis};
 pub use completep::CompleteP;
 pub use depth_mup::DepthMup;
 pub use mup::Mup;
@@ -123,6 +125,11 @@ pub trait Parameterization {
     /// Cosine floor override (νGPT decays to 10%); `None` keeps the config's.
     fn min_lr_frac(&self) -> Option<f64> {
         None
+    }
+    /// What this parameterization claims about η* along the axes it scales (claims.rs): the
+    /// verdicts test these, so a new parameterization brings its prediction with it.
+    fn claims(&self, _setting: ClaimSetting) -> Vec<Claim> {
+        Vec::new()
     }
 }
 

@@ -7,7 +7,8 @@
 //! Weight decay stays the config's decoupled lr·wd (its rate shrinks with the LR: recorded choice).
 
 use super::sp::GPT_INIT_STD;
-use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick, Sp, decays};
+use super::claims::HORIZON_UNCORRECTED;
+use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick, ScaledAxis, Sp, decays};
 
 pub struct Mup {
     /// true: TP-V form (b) of the readout; false: the mup package's forward multiplier.
@@ -34,5 +35,14 @@ impl Parameterization for Mup {
 
     fn attention_scale(&self, ctx: &Context) -> f64 {
         (ctx.shape.base_d_head as f64).sqrt() / ctx.shape.d_head as f64
+    }
+
+    /// η* flat across width for GPT (TP-V Fig. 1, the mup README's figure); μP corrects no
+    /// horizon, so η* falls with steps as uncorrected.
+    fn claims(&self, s: ClaimSetting) -> Vec<Claim> {
+        if !s.is_gpt_family() {
+            return Vec::new();
+        }
+        vec![Claim { axis: ScaledAxis::Width, exponent: 0.0, source: "TP-V Fig. 1: η* stable across width" }, HORIZON_UNCORRECTED]
     }
 }

@@ -4,7 +4,8 @@
 //! (not 1/√d); α_init = 0.05·m_depth^(−1); s_z,init = m_width^(1/2); s_u, s_ν unchanged;
 //! Adam ε = 1e-16, no weight decay; cosine to 10%.
 
-use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
+use super::claims::nugpt_family_claims;
+use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 
 pub struct NuGpt;
 
@@ -46,5 +47,9 @@ impl Parameterization for NuGpt {
 
     fn min_lr_frac(&self) -> Option<f64> {
         Some(0.1)
+    }
+
+    fn claims(&self, s: ClaimSetting) -> Vec<Claim> {
+        nugpt_family_claims(s, "νGPT Figs. 2, 3, 9: η* flat across width, depth and (with m_data) horizon")
     }
 }

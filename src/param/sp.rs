@@ -2,7 +2,8 @@
 //! output projections at 0.02/√(2L) [P-nGPT A.5]; nGPT scale-trick constants of
 //! [P-nGPT §2.6] (α 0.05 / (1/√d), s_qk 1 / (1/√d), s_uv 1 / 1, s_z 1 / (1/√d)).
 
-use super::{Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick, decays};
+use super::claims::HORIZON_UNCORRECTED;
+use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick, ScaledAxis, decays};
 
 pub struct Sp;
 
@@ -24,5 +25,15 @@ impl Parameterization for Sp {
             Rescaler::Sqk | Rescaler::Sz => ScaleTrick { init: 1.0, scale: inv_sqrt_d },
             Rescaler::Suv => ScaleTrick { init: 1.0, scale: 1.0 },
         }
+    }
+
+    /// The negative control: under Adam, GPT's optimal hidden LR falls as 1/width (TP-V), and
+    /// nothing corrects the horizon.
+    fn claims(&self, s: ClaimSetting) -> Vec<Claim> {
+        let mut c = vec![HORIZON_UNCORRECTED];
+        if s.is_gpt_family() {
+            c.push(Claim { axis: ScaledAxis::Width, exponent: -1.0, source: "TP-V: SP under Adam, η* ∝ 1/width (the negative control)" });
+        }
+        c
     }
 }

@@ -108,6 +108,10 @@ impl Analysis {
         let keys = group_keys(&df)?;
         let runs = runs::runs(&df, &keys)?;
         let curves = read_curves(&crate::sweep::merge::curves_path(dir)).unwrap_or_default();
+        let (tolerances, tolerance_source) = match crate::sweep::spec::declared_transfer(dir) {
+            Some(t) => (t.tolerances(), format!("declared in {} before the data", dir.join("sweep.toml").display())),
+            None => (DEFAULT_TOLERANCES, "the defaults (README, Statistics): the sweep declares no [transfer]".to_string()),
+        };
         let mut a = Analysis {
             dir: dir.to_path_buf(),
             keys,
@@ -117,6 +121,8 @@ impl Analysis {
             drifts: Vec::new(),
             speedups: Vec::new(),
             ladder: Vec::new(),
+            tolerances,
+            tolerance_source,
             comparisons: Vec::new(),
             curves,
         };
@@ -143,9 +149,10 @@ impl Analysis {
             // Seeds are the resampling unit of the bootstrap (analysis::bootstrap).
             let mut by_seed: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
             for r in &data {
-                by_seed.entry(bits(r.seed)).or_default().push((r.lr, r.loss));
+                by_seed.entry(r.seed as u64).or_default().push((r.lr, r.loss));
             }
-            let boot = optimum_boot(&by_seed.into_values().collect::<Vec<_>>(), BOOTSTRAP_DRAWS);
+            let per_seed: Vec<(u64, Vec<(f64, f64)>)> = by_seed.into_iter().collect();
+            let boot = optimum_boot(&per_seed.iter().map(|s| s.1.clone()).collect::<Vec<_>>(), BOOTSTRAP_DRAWS);
             let mut by_lr: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
             for r in &data {
                 by_lr.entry(bits(r.lr)).or_default().push(if r.loss.is_finite() { r.loss } else { f64::INFINITY });
@@ -166,11 +173,12 @@ impl Analysis {
                 eta_ci: boot.eta,
                 loss_ci: boot.loss,
                 boot,
+                per_seed,
             });
         }
         self.lr.sort_by(|a, b| natural_cmp(&a.key, &b.key));
-        for axis in AXES {
-            let Some(ai) = self.keys.iter().position(|k| k == axis) else { continue };
+        for axis in self.axes() {
+            let Some(ai) = self.keys.iter().position(|k| *k == axis) else { continue };
             let mut fams: BTreeMap<Vec<String>, Vec<&LrGroup>> = BTreeMap::new();
             for g in &self.lr {
                 let mut f = g.key.clone();
@@ -178,12 +186,15 @@ impl Analysis {
                 fams.entry(f).or_default().push(g);
             }
             for (fam, gs) in fams {
-                let mut members: Vec<(f64, &LrGroup)> =
-                    gs.iter().filter(|g| g.opt.is_some()).filter_map(|g| Some((g.key[ai].parse::<f64>().ok()?, *g))).collect();
-                members.sort_by(|a, b| a.0.total_cmp(&b.0));
-                if members.len() < 2 {
+                // Every size enters the transfer statistics, which name the ones they cannot use.
+                let mut sizes: Vec<(f64, &LrGroup)> = gs.iter().filter_map(|g| Some((g.key[ai].parse::<f64>().ok()?, *g))).collect();
+                sizes.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if sizes.len() < 2 {
                     continue;
                 }
+                let sh = self.runs.iter().find(|r| gs.iter().any(|g| g.key == r.key)).and_then(|r| r.scale_horizon);
+                let transfer = self.transfer_of(&sizes, &axis, &gs[0].arch, &gs[0].param, sh);
+                let members: Vec<(f64, &LrGroup)> = sizes.iter().filter(|(_, g)| g.opt.is_some()).cloned().collect();
                 let points: Vec<(f64, f64, bool, f64)> = members
                     .iter()
                     .map(|(x, g)| {
@@ -192,8 +203,8 @@ impl Analysis {
                     })
                     .collect();
                 let boots: Vec<(f64, &OptimumBoot)> = members.iter().map(|(x, g)| (*x, &g.boot)).collect();
-                let Some((drift, drift_ci, slope, slope_ci)) = axis_intervals(&boots) else { continue };
-                let sh = self.runs.iter().find(|r| gs.iter().any(|g| g.key == r.key)).and_then(|r| r.scale_horizon);
+                let unavailable = Interval::Unavailable { seeds: 0 };
+                let (drift, drift_ci, slope, slope_ci) = axis_intervals(&boots).unwrap_or((f64::NAN, unavailable, f64::NAN, unavailable));
                 self.drifts.push(Drift {
                     axis: axis.to_string(),
                     label: label(&self.keys, &fam),
@@ -207,6 +218,7 @@ impl Analysis {
                     eta_ci: members.iter().map(|(_, g)| g.eta_ci).collect(),
                     points,
                     scale_horizon: sh,
+                    transfer,
                 });
             }
         }

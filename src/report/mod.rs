@@ -22,6 +22,8 @@ mod derive;
 mod derived;
 mod html;
 mod tables;
+mod transfer;
+pub mod verdict;
 
 pub use charts::{Chart, save_charts};
 pub use derived::{Derived, derived_frame, to_csv};
@@ -33,6 +35,8 @@ use crate::analysis::lr_optimum::LrOptimum;
 use crate::analysis::runs::{self, ARCH, AXES, DEPTH, Run, SEQ_LEN, STEPS, WIDTH, group_keys, label, natural_cmp, short_key};
 use crate::analysis::speedup::{self as sp, Reach, Speedup};
 use crate::analysis::std;
+use crate::analysis::transfer::{DEFAULT_TOLERANCES, Exponent, Regret, Tolerances, TransferOutcome};
+use crate::param::Prediction;
 use crate::plot::{Bar, BarChart, Grid, LineChart, Series, fmt_num};
 use crate::record::{Metrics, read_parquet, write_parquet};
 use anyhow::{Context, Result};
@@ -68,6 +72,9 @@ pub struct LrGroup {
     pub eta_ci: Interval,
     pub loss_ci: Interval,
     pub boot: OptimumBoot,
+    /// (seed, its (lr, final loss; +∞ diverged) points): the transfer statistics pair seeds
+    /// by id across sizes.
+    pub per_seed: Vec<(u64, Vec<(f64, f64)>)>,
 }
 
 /// η* across one swept axis for one family (the other keys fixed).
@@ -87,6 +94,25 @@ pub struct Drift {
     /// η* interval per point (same order as `points`).
     pub eta_ci: Vec<Interval>,
     pub scale_horizon: Option<bool>,
+    /// Does η* transfer along the axis: exponent, regrets, verdict (analysis::transfer).
+    pub transfer: Transfer,
+}
+
+/// The transfer statistics of one family along one axis, judged by the sweep's tolerances.
+#[derive(Clone, Debug)]
+pub struct Transfer {
+    pub exponent: Result<Exponent, String>,
+    /// Named predictions of the exponent (param::claims); empty for an unknown parameterization.
+    pub predictions: Vec<Prediction>,
+    /// From the smallest size to each larger one.
+    pub regrets: Vec<Regret>,
+    /// Larger sizes without a regret, and why.
+    pub regret_missing: Vec<(f64, String)>,
+    pub outcome: TransferOutcome,
+    /// What would decide an inconclusive outcome.
+    pub power: Option<String>,
+    /// η* the fitted law predicts at 10× the largest size: (size, η*, interval).
+    pub extrapolation: Option<(f64, f64, Interval)>,
 }
 
 /// One steps-to-loss comparison.
@@ -153,6 +179,9 @@ pub struct Analysis {
     pub drifts: Vec<Drift>,
     pub speedups: Vec<SpeedupRow>,
     pub ladder: Vec<LadderRow>,
+    /// The transfer tolerances and where they were declared.
+    pub tolerances: Tolerances,
+    pub tolerance_source: String,
     comparisons: Vec<Comparison>,
     curves: BTreeMap<String, Vec<(f64, f64)>>,
 }

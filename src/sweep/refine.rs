@@ -1,6 +1,8 @@
 //! Adaptive η* search (`[refine]` in a sweep file): after the coarse grid, rounds that add LR
 //! points (each run at every refine seed) around each group's current η* until its 95%
-//! interval is narrower than `target` (hi/lo) or the run budget is spent.
+//! interval is narrower than `target` (hi/lo) or the run budget is spent. Since the interval
+//! is never narrower than the measured LRs bracketing η* allow, a round first brackets η* at
+//! the target spacing (η*/√target, η*·√target), then adds points around it.
 //!
 //! Refine runs are ordinary planned runs: the group's config with another LR and seed, so their
 //! ids are content hashes like every other run's. A round's LRs depend only on the results
@@ -152,7 +154,16 @@ pub fn propose(seeds: &[Vec<(f64, f64)>], target: f64, n: usize) -> (State, Vec<
     let candidates: Vec<f64> = match opt.bound {
         Bound::AtLeast => (1..=n).map(|k| lrs[lrs.len() - 1] * step.powi(k as i32)).collect(),
         Bound::AtMost => (1..=n).map(|k| lrs[0] / step.powi(k as i32)).collect(),
-        Bound::Interior => [-0.5, 0.5, 0.0, -0.25, 0.25, -0.75, 0.75].iter().map(|p| e * step.powf(*p)).collect(),
+        Bound::Interior => {
+            // First bracket η* by measured LRs at the target spacing (the interval is never
+            // narrower than that bracket, lr_optimum's `resolution`), then points around it.
+            let half = target.sqrt();
+            let below = lrs.iter().rev().find(|&&x| x < e * 0.98).map_or(f64::INFINITY, |&x| e / x);
+            let above = lrs.iter().find(|&&x| x > e * 1.02).map_or(f64::INFINITY, |&x| x / e);
+            let bracket = [(below > half * 1.02).then(|| e / half), (above > half * 1.02).then(|| e * half)];
+            let around = [-0.5, 0.5, 0.0, -0.25, 0.25, -0.75, 0.75].iter().map(|p| e * step.powf(*p));
+            bracket.into_iter().flatten().chain(around).collect()
+        }
     };
     let new: Vec<f64> = candidates
         .into_iter()

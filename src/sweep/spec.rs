@@ -42,6 +42,65 @@ pub struct SweepFile {
     /// Adaptive η* search after the grid (sweep::refine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refine: Option<super::refine::Refine>,
+    /// Tolerances of the transfer verdict, declared before the data (analysis::transfer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferSpec>,
+}
+
+/// `[transfer]`: `regret_tol` (a fraction of the best loss) and `slope_tol` (|exponent| of η*
+/// along the swept axis); both required when the table is given, the defaults of
+/// `analysis::transfer::DEFAULT_TOLERANCES` apply when it is not.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSpec {
+    pub regret_tol: f64,
+    pub slope_tol: f64,
+}
+
+impl TransferSpec {
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        for (field, v, what) in
+            [("regret_tol", self.regret_tol, "a fraction of the best loss, e.g. 0.01"), ("slope_tol", self.slope_tol, "an exponent, e.g. 0.15")]
+        {
+            if !(v.is_finite() && v >= 0.0) {
+                bail!("{origin}: `transfer.{field}` = {v}: expected a finite number ≥ 0 ({what})");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn tolerances(&self) -> crate::analysis::transfer::Tolerances {
+        crate::analysis::transfer::Tolerances { regret_tol: self.regret_tol, slope_tol: self.slope_tol }
+    }
+}
+
+/// The tolerances `DIR/sweep.toml` declared when the sweep started (the copy every start
+/// writes), or `None` when it declares none or cannot be read.
+pub fn declared_transfer(dir: &Path) -> Option<TransferSpec> {
+    let text = std::fs::read_to_string(dir.join("sweep.toml")).ok()?;
+    toml::from_str::<SweepFile>(&text).ok()?.transfer
+}
+
+/// A tolerance chosen after seeing the data is not a tolerance: once `finished_runs` > 0, the
+/// `[transfer]` table may not differ from the one the output directory's first start declared.
+pub fn refuse_changed_tolerances(out: &Path, file: &SweepFile, origin: &str, finished_runs: usize) -> Result<()> {
+    if finished_runs == 0 || !out.join("sweep.toml").exists() {
+        return Ok(());
+    }
+    let declared = declared_transfer(out);
+    if declared != file.transfer {
+        let show = |t: Option<TransferSpec>| match t {
+            Some(t) => format!("regret_tol = {}, slope_tol = {}", t.regret_tol, t.slope_tol),
+            None => "none (the defaults)".into(),
+        };
+        bail!(
+            "{origin}: `[transfer]` ({}) differs from the tolerances {} declared before its {finished_runs} finished run(s) ({}): a tolerance chosen after the data is not a tolerance. Restore them, or start the sweep over in a new --out",
+            show(file.transfer),
+            out.join("sweep.toml").display(),
+            show(declared)
+        );
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -144,6 +203,9 @@ impl Sweep {
         }
         if let Some(r) = &file.refine {
             r.validate(&origin, &file.sweep.seeds)?;
+        }
+        if let Some(t) = &file.transfer {
+            t.validate(&origin)?;
         }
         Ok(Self { path, file, base, grid, zips })
     }
