@@ -109,9 +109,12 @@ fn eta_interval_needs_two_seeds_and_widens_with_seed_spread() {
     let one = optimum_boot(&[curve(3e-3)], 200);
     assert_eq!(one.eta, Interval::Unavailable { seeds: 1 });
     assert_eq!(one.eta.show(|v| v.to_string()), "unavailable (1 seed)");
+    // Identical seeds: no seed spread, so the interval is what the grid resolves: half the
+    // factor-2 gap bracketing η* on each side, hi/lo = 2.
     let same = optimum_boot(&[curve(3e-3), curve(3e-3)], 200);
     let (lo, hi) = same.eta.bounds().unwrap();
-    assert!(hi / lo - 1.0 < 1e-9, "identical seeds: {lo} {hi}");
+    let o = same.opt.as_ref().unwrap();
+    assert!((hi / lo - (2.0 * o.resolution).exp()).abs() < 1e-9 && (hi / lo - 2.0).abs() < 1e-9, "identical seeds: {lo} {hi} {o:?}");
     let diff = optimum_boot(&[curve(2.5e-3), curve(3.5e-3), curve(3e-3)], 200);
     let (lo, hi) = diff.eta.bounds().unwrap();
     assert!(lo < 2.6e-3 && hi > 3.4e-3 && lo < hi, "{lo} {hi}");
@@ -201,16 +204,16 @@ fn png_ok(p: &Path) {
 /// nGPT under SP (η* ∝ 1/width) and νGPT (η* fixed) on 3 widths × 7 LRs × 2 seeds; LRs
 /// above 4·η* diverge; two runs are still pending.
 fn lr_sweep(dir: &Path) {
-    lr_sweep_with(dir, &[1.0, 2.0], 0.0, 0.0)
+    lr_sweep_with(dir, &[1.0, 2.0], 0.0, 0.0, 1.0)
 }
 
-/// `lr_sweep` with these seeds, νGPT's η* ∝ width^(−nu_slope), and each seed's η* moved by
-/// exp(jitter·(seed − 2)).
-fn lr_sweep_with(dir: &Path, seeds: &[f64], nu_slope: f64, jitter: f64) {
+/// `lr_sweep` with these seeds, νGPT's η* ∝ width^(−nu_slope), nGPT-SP's ∝ width^(−sp_slope),
+/// and each seed's η* moved by exp(jitter·(seed − 2)).
+fn lr_sweep_with(dir: &Path, seeds: &[f64], nu_slope: f64, jitter: f64, sp_slope: f64) {
     let mut rows = Vec::new();
     for param in ["sp", "nugpt"] {
         for d in [32.0, 64.0, 128.0] {
-            let base: f64 = if param == "sp" { 4e-3 * 64.0 / d } else { 3e-3 * (64.0 / d).powf(nu_slope) };
+            let base: f64 = if param == "sp" { 4e-3 * (64.0f64 / d).powf(sp_slope) } else { 3e-3 * (64.0f64 / d).powf(nu_slope) };
             for (i, lr) in grid().into_iter().enumerate() {
                 for &seed in seeds {
                     let eta = base * (jitter * (seed - 2.0)).exp();
@@ -252,7 +255,7 @@ fn report_on_an_lr_transfer_sweep() {
     let s = normlab::report::report(&dir).unwrap();
     assert_eq!((s.runs, s.missing), (84, 2));
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    assert!(md.contains("η* per group") && md.contains("η* drift across width"), "{md}");
+    assert!(md.contains("η* per group") && md.contains("η* across width") && md.contains("Does η* transfer along d_model?"), "{md}");
     assert!(md.contains("essentially perfect"), "paper column missing:\n{md}");
     let a = normlab::report::Analysis::load(&dir).unwrap();
     let short: Vec<String> = a.keys.iter().map(|k| normlab::analysis::runs::short_key(k)).collect();
@@ -265,8 +268,9 @@ fn report_on_an_lr_transfer_sweep() {
     for g in &a.lr {
         let o = g.opt.as_ref().unwrap();
         assert_eq!(g.seeds, 2);
+        // Noise-free curves: the interval is the grid's resolution alone (≤ one factor-2 step).
         let (lo, hi) = g.eta_ci.bounds().unwrap();
-        assert!(hi / lo - 1.0 < 1e-6 && g.diverged_runs > 0, "{g:?}");
+        assert!(hi / lo <= 2.0 + 1e-9 && g.diverged_runs > 0, "{g:?}");
         assert!(!o.at_edge());
     }
     let csv = std::fs::read_to_string(dir.join("report.csv")).unwrap();
@@ -284,35 +288,57 @@ fn report_on_an_lr_transfer_sweep() {
     cleanup(&dir);
 }
 
+/// The width figure reads νGPT's claim: its rule (η_hidden ∝ width^(−3/4)) expects νGPT to
+/// transfer and nGPT under SP to drift as width^(−3/4). Each family's verdict follows the
+/// tolerances the sweep declared.
 #[test]
-fn width_verdict_follows_the_drift_intervals() {
-    use normlab::figures::verdict::{Outcome, verdict};
+fn width_verdict_follows_the_claims_and_the_declared_tolerances() {
+    use normlab::figures::verdict;
+    use normlab::report::verdict::Outcome;
     let dir = tmpdir("verdict");
+    let declare = |slope_tol: f64| {
+        let t = format!("[sweep]\nname = \"v\"\n[transfer]\nregret_tol = 0.01\nslope_tol = {slope_tol}\n");
+        std::fs::write(dir.join("sweep.toml"), t).unwrap();
+    };
     let run = |seeds: &[f64], nu_slope: f64| {
-        lr_sweep_with(&dir, seeds, nu_slope, 0.08);
+        lr_sweep_with(&dir, seeds, nu_slope, 0.08, 0.75);
         normlab::report::Analysis::load(&dir).unwrap()
     };
     // One seed: no interval, so no verdict either way.
     let a = run(&[1.0], 0.0);
     assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Inconclusive { seeds: 1 });
+    assert!(a.tolerance_source.contains("defaults"), "{}", a.tolerance_source);
     let dest = dir.join("fig");
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
     assert!(md.contains("inconclusive at 1 seed") && md.contains("unavailable (1 seed)"), "{md}");
-    // νGPT drifting as much as nGPT: contradicted.
+    // νGPT drifting like 1/width: it does not transfer, against its claim.
     let a = run(&[1.0, 2.0, 3.0], 1.0);
+    let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
+    assert_eq!(nu.transfer.outcome, normlab::analysis::transfer::TransferOutcome::DoesNotTransfer, "{:?}", nu.transfer);
     assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::NotReproduced);
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
-    // 3 seeds, νGPT flat, nGPT-SP 4×: the intervals support the claim.
+    // νGPT flat, nGPT-SP as width^(−3/4), 3 seeds, a factor-2 grid: at the default ±0.15 the
+    // exponent cannot be pinned that closely (half a grid step of resolution per width), so νGPT
+    // stays inconclusive and says what would decide it; declared at ±0.5 before the data, the
+    // intervals support the claim.
     let a = run(&[1.0, 2.0, 3.0], 0.0);
-    let nu = a.drifts.iter().find(|d| d.param == "nugpt").unwrap();
-    let (lo, hi) = nu.drift_ci.bounds().unwrap();
-    assert!(lo < hi && hi < 2.0, "{nu:?}");
-    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced);
+    let v = verdict("nugpt-width", &a).unwrap();
+    assert!(matches!(v.outcome, Outcome::Inconclusive { seeds: 3 }), "{v:?}");
+    assert!(v.power.as_ref().is_some_and(|p| p.contains("span would need to reach")), "{v:?}");
+    declare(0.5);
+    let a = run(&[1.0, 2.0, 3.0], 0.0);
+    assert!(a.tolerance_source.contains("declared"), "{}", a.tolerance_source);
+    let sp = a.drifts.iter().find(|d| d.param == "sp").unwrap();
+    let e = sp.transfer.exponent.as_ref().unwrap();
+    let (lo, hi) = e.interval.bounds().unwrap();
+    assert!(lo < -0.75 && -0.75 < hi && hi < -0.5, "nGPT-SP exponent {e:?}");
+    assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced, "{:?}", verdict("nugpt-width", &a));
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(md.contains("**Verdict: reproduced.** Rule: reproduced when νGPT's width drift upper bound ≤ 2×"), "{md}");
+    assert!(md.contains("**Verdict: reproduced.** Rule: nugpt's claim along d_model"), "{md}");
+    assert!(md.contains("✗ 0 no correction needed"), "the exponent table names the excluded predictions: {md}");
     cleanup(&dir);
 }
 
@@ -438,7 +464,8 @@ fn report_on_a_speedup_sweep() {
 /// (3× → 2×) contradicts its context trend, while Fig. 1's rule (S > 1) still holds.
 #[test]
 fn speedup_verdict_needs_s_to_grow_with_the_context() {
-    use normlab::figures::verdict::{Outcome, verdict};
+    use normlab::figures::verdict;
+    use normlab::report::verdict::Outcome;
     for (k, speedup, fig1) in [([2.0, 3.0], Outcome::Reproduced, Outcome::Reproduced), ([3.0, 2.0], Outcome::NotReproduced, Outcome::Reproduced)] {
         let dir = tmpdir("speedup-verdict");
         speedup_sweep_with(&dir, k);
@@ -593,7 +620,8 @@ fn report_on_a_horizon_sweep_fits_the_slope_of_log_eta_against_log_steps() {
 /// reproduced, one seed → inconclusive).
 #[test]
 fn angpt_ladder_verdict_reads_the_paired_gain_over_gpt_plus() {
-    use normlab::figures::verdict::{Outcome, verdict};
+    use normlab::figures::verdict;
+    use normlab::report::verdict::Outcome;
     let dir = tmpdir("ladder-verdict");
     let run = |seeds: &[f64], angpt_delta: f64| {
         let mut rows = Vec::new();

@@ -96,11 +96,13 @@ fn refine_matches_the_full_grids_interval_with_fewer_runs() {
         100.0 * coverage
     );
     assert!(mean_runs < full_runs as f64, "refine used {mean_runs:.1} runs per group, the full grid {full_runs}");
-    // Measured: 13.1 runs, median hi/lo 1.268 (target met in 88% of groups) against 21 runs and
-    // 1.242. The bounds: the refine design reaches its target in most groups and stays within
-    // a quarter of the full grid's width on the log scale.
-    // Measured 93.3% of 240: the intervals of this smaller design keep their 95% coverage.
-    assert!((0.90..=0.99).contains(&coverage), "refine's 95% η* intervals covered {:.1}% of {}", 100.0 * coverage, hits.len());
-    assert!(met >= 0.8, "refine met its 1.5× target in only {:.0}% of groups", 100.0 * met);
-    assert!(mr.ln() <= 1.25 * mf.ln(), "refine's median interval hi/lo {mr:.3} is much wider than the full grid's {mf:.3}");
+    // Measured (2026-12-06, since η* intervals are never narrower than the LRs bracketing η*
+    // resolve): 17.4 runs, median hi/lo 1.493 (target met in 60% of groups) against 21 runs and
+    // 2.000 — the full factor-2 grid can never resolve η* closer than its own step, refine's
+    // bracketing can. On these exactly parabolic curves the resolution floor makes the intervals
+    // conservative (they covered 100%); tests/transfer_statistics.rs shows why real, asymmetric
+    // curves need it. (Before the floor: 13.1 runs, 1.268, 88%, against 21 runs and 1.242.)
+    assert!(coverage >= 0.90, "refine's 95% η* intervals covered {:.1}% of {}", 100.0 * coverage, hits.len());
+    assert!(met >= 0.5, "refine met its 1.5× target in only {:.0}% of groups", 100.0 * met);
+    assert!(mr < mf, "refine's median interval hi/lo {mr:.3} is not narrower than the full grid's {mf:.3}");
 }

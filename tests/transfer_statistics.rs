@@ -4,7 +4,7 @@
 //!
 //! The synthetic sweep: sizes x, a true optimum ln η*(x) = ln η₀ + s·ln(x/x₀), a parabola in
 //! ln LR whose curvature may differ per size (flat at the smallest width, as the main job's
-//! d = 32 curves are), a faster rise on the unstable side (`skew`), a per-seed offset of the
+//! d = 32 curves are), a different rise on each side of η* (`asymmetry`), a per-seed offset of the
 //! whole curve (its data order and init) and per-run noise.
 
 use normlab::analysis::bootstrap::{DRAWS, optimum_boot};
@@ -29,7 +29,9 @@ struct Truth {
     slope: f64,
     /// Curvature of the loss in ln LR, per size.
     curvature: Vec<f64>,
-    skew: f64,
+    /// Per size, the curvature above η* over the one below (real curves are not symmetric,
+    /// and not in the same way at every size).
+    asymmetry: Vec<f64>,
     seed_sd: f64,
     noise: f64,
 }
@@ -41,12 +43,17 @@ impl Truth {
     /// Noise-free loss at size i.
     fn loss(&self, i: usize, lr: f64) -> f64 {
         let d = lr.ln() - self.eta(i).ln();
-        1.8 - 0.05 * (self.sizes[i] / self.sizes[0]).ln() + self.curvature[i] * d * d + self.skew * d.max(0.0).powi(3)
+        let a = if d > 0.0 { self.curvature[i] * self.asymmetry[i] } else { self.curvature[i] };
+        1.8 - 0.05 * (self.sizes[i] / self.sizes[0]).ln() + a * d * d
     }
     /// The true regret of using η*(size 0) at size i, in % of the best loss there.
     fn regret_pct(&self, i: usize) -> f64 {
         let best = self.loss(i, self.eta(i));
         100.0 * (self.loss(i, self.eta(0)) - best) / best
+    }
+    /// A new draw of each size's asymmetry: ln(ratio) ~ N(0, sd²).
+    fn with_asymmetry(&self, rng: &mut SmallRng, sd: f64) -> Truth {
+        Truth { asymmetry: self.sizes.iter().map(|_| (sd * normal(rng)).exp()).collect(), ..self.clone() }
     }
     /// One experiment: every size at `lrs(i)` and `seeds` seeds.
     fn sample(&self, rng: &mut SmallRng, lrs: &dyn Fn(usize) -> Vec<f64>, seeds: usize) -> Vec<SizeRuns> {
@@ -86,7 +93,7 @@ fn eta_star_interval_on_a_4x_grid_includes_what_the_grid_cannot_resolve() {
     for rep in 0..REPLICATIONS {
         // The optimum anywhere between the grid's 2nd and 3rd point.
         let eta = 4e-3 * 4f64.powf(rep as f64 / REPLICATIONS as f64);
-        let t = Truth { sizes: vec![1.0], eta0: eta, slope: 0.0, curvature: vec![0.05], skew: 0.03, seed_sd: 0.02, noise: 0.003 };
+        let t = Truth { sizes: vec![1.0], eta0: eta, slope: 0.0, curvature: vec![0.05], asymmetry: vec![2.0], seed_sd: 0.012, noise: 0.003 };
         let runs = t.sample(&mut rng, &|_| ladder(1e-3, 4.0, 4), 3);
         let seeds: Vec<Vec<(f64, f64)>> = runs[0].seeds.iter().map(|s| s.1.clone()).collect();
         let b = optimum_boot(&seeds, DRAWS);
@@ -103,34 +110,52 @@ fn eta_star_interval_on_a_4x_grid_includes_what_the_grid_cannot_resolve() {
     assert!(s < 0.85, "the seed-only interval covered {s:.3}: the test would not catch the too-narrow interval");
 }
 
-/// A main-job-like family: 3 widths, the smallest with a flat curve.
-fn family(slope: f64, skew: f64) -> Truth {
-    Truth { sizes: vec![32.0, 64.0, 128.0], eta0: 8e-3, slope, curvature: vec![0.012, 0.03, 0.05], skew, seed_sd: 0.02, noise: 0.003 }
+/// A main-job-like family: 3 widths, flatter at the smallest, with the spread the main job's runs
+/// show (measured on the 2026-12-06 run of the main job near each η*, ±1.5 in ln LR:
+/// curvature 0.04–0.18 per ln², run noise sd 0.008–0.04, seed offsets sd 0.003–0.026, and a
+/// cubic term of either sign, ±0.02–0.09, i.e. ≈ 20–40% asymmetry within one √2 step).
+fn family(slope: f64) -> Truth {
+    Truth {
+        sizes: vec![32.0, 64.0, 128.0],
+        eta0: 8e-3,
+        slope,
+        curvature: vec![0.04, 0.06, 0.08],
+        asymmetry: vec![1.0; 3],
+        seed_sd: 0.012,
+        noise: 0.015,
+    }
 }
 
-/// LRs a factor √2 apart around each size's true optimum (what refine's bracketing achieves).
+/// ln of the curvature ratio above/below η*, drawn per size and replication.
+const ASYMMETRY_SD: f64 = 0.3;
+
+/// The main job's placement: a coarse grid a factor 4 apart (1e-3 … 6.4e-2), plus the pair that
+/// `[refine]`'s bracketing adds a factor √2 apart around its estimate of η* (off the true
+/// optimum by up to half a bracket here).
 fn around_truth(t: &Truth) -> impl Fn(usize) -> Vec<f64> + '_ {
     move |i| {
-        let e = t.eta(i) * 2f64.powf(0.37 * (i as f64 - 1.0)); // not centred on a grid point
-        (-2..=2).map(|k| e * 2f64.sqrt().powi(k)).collect()
+        let e = t.eta(i) * 2f64.powf(0.25 * (i as f64 - 1.0));
+        let mut lrs = ladder(1e-3, 4.0, 4);
+        lrs.extend([e / 2f64.powf(0.25), e * 2f64.powf(0.25)]);
+        lrs
     }
 }
 
 #[test]
 fn exponent_interval_covers_the_true_exponent() {
     let mut rng = SmallRng::seed_from_u64(32);
-    for (slope, skew) in [(0.0, 0.0), (-0.75, 0.01), (-1.0, 0.03)] {
-        let t = family(slope, skew);
-        let lrs = around_truth(&t);
+    for slope in [0.0, -0.75, -1.0] {
+        let t = family(slope);
         let hits: Vec<bool> = (0..REPLICATIONS)
             .map(|_| {
-                let e = exponent(&t.sample(&mut rng, &lrs, 3), DRAWS).unwrap();
+                let t = t.with_asymmetry(&mut rng, ASYMMETRY_SD);
+                let e = exponent(&t.sample(&mut rng, &around_truth(&t), 3), DRAWS).unwrap();
                 let (lo, hi) = e.interval.bounds().unwrap();
                 lo <= slope && slope <= hi
             })
             .collect();
         let c = coverage(&hits);
-        assert!((0.90..=0.99).contains(&c), "slope {slope} skew {skew}: exponent interval covered {c:.3} of {REPLICATIONS}");
+        assert!((0.90..=0.99).contains(&c), "slope {slope}: exponent interval covered {c:.3} of {REPLICATIONS}");
     }
 }
 
@@ -138,19 +163,19 @@ fn exponent_interval_covers_the_true_exponent() {
 fn regret_interval_covers_the_true_regret() {
     let mut rng = SmallRng::seed_from_u64(33);
     for slope in [-0.25, -0.5] {
-        let t = family(slope, 0.0);
-        let lrs = around_truth(&t);
-        let truth = t.regret_pct(2);
+        let t = family(slope);
         let hits: Vec<bool> = (0..REPLICATIONS)
             .map(|_| {
-                let runs = t.sample(&mut rng, &lrs, 3);
+                let t = t.with_asymmetry(&mut rng, ASYMMETRY_SD);
+                let runs = t.sample(&mut rng, &around_truth(&t), 3);
                 let r = regret(&runs[0], &runs[2], DRAWS).unwrap();
                 let (lo, hi) = r.pct_ci.bounds().unwrap();
+                let truth = t.regret_pct(2);
                 lo <= truth && truth <= hi
             })
             .collect();
         let c = coverage(&hits);
-        assert!((0.90..=0.99).contains(&c), "slope {slope} (true regret {truth:.3}%): regret interval covered {c:.3} of {REPLICATIONS}");
+        assert!((0.90..=0.99).contains(&c), "slope {slope}: regret interval covered {c:.3} of {REPLICATIONS}");
     }
 }
 
@@ -158,33 +183,34 @@ fn regret_interval_covers_the_true_regret() {
 #[test]
 fn regret_is_paired_within_seeds() {
     let mut rng = SmallRng::seed_from_u64(34);
-    let mut t = family(-0.5, 0.0);
+    let mut t = family(-0.5);
     t.noise = 0.0;
-    t.seed_sd = 0.2; // ten times the realistic offset
+    t.seed_sd = 0.05; // four times the realistic offset
     let runs = t.sample(&mut rng, &around_truth(&t), 3);
     let r = regret(&runs[0], &runs[2], DRAWS).unwrap();
-    let (lo, hi) = r.pct_ci.bounds().unwrap();
-    let truth = t.regret_pct(2);
-    assert!(hi - lo < 0.2 * truth.max(0.1), "offsets leaked into the regret: {r:?} (true {truth:.3}%)");
+    let (lo, hi) = r.nats_ci.bounds().unwrap();
+    let truth = t.regret_pct(2) / 100.0 * t.loss(2, t.eta(2));
+    assert!(hi - lo < 0.05 * truth, "offsets leaked into the regret: {r:?} (true {truth:.5} nats)");
 }
 
-fn outcome(t: &Truth, lrs: &dyn Fn(usize) -> Vec<f64>, seeds: usize, tol: Tolerances, rng: &mut SmallRng) -> TransferOutcome {
-    let runs = t.sample(rng, lrs, seeds);
+fn outcome(t: &Truth, seeds: usize, tol: Tolerances, rng: &mut SmallRng) -> TransferOutcome {
+    let t = t.with_asymmetry(rng, ASYMMETRY_SD);
+    let runs = t.sample(rng, &around_truth(&t), seeds);
     let e = exponent(&runs, DRAWS).ok();
     let regrets: Vec<_> = runs[1..].iter().filter_map(|b| regret(&runs[0], b, DRAWS).ok()).collect();
     verdict(&regrets, e.as_ref(), tol)
 }
 
-/// One seed: no interval, so no verdict beyond "inconclusive at 1 seed"; one size: no exponent.
+/// One seed: no interval, so no verdict beyond "inconclusive at 1 seed"; one size: no exponent;
+/// a size whose every run diverged is named and left out.
 #[test]
 fn one_seed_is_inconclusive_and_one_size_has_no_exponent() {
     let mut rng = SmallRng::seed_from_u64(35);
-    let t = family(-1.0, 0.0);
-    assert_eq!(outcome(&t, &around_truth(&t), 1, DEFAULT_TOLERANCES, &mut rng), TransferOutcome::Inconclusive { seeds: 1 });
+    let t = family(-1.0);
+    assert_eq!(outcome(&t, 1, DEFAULT_TOLERANCES, &mut rng), TransferOutcome::Inconclusive { seeds: 1 });
     let runs = t.sample(&mut rng, &around_truth(&t), 3);
     let err = exponent(&runs[..1], DRAWS).unwrap_err();
     assert!(err.contains("needs ≥ 2"), "{err}");
-    // A size whose every run diverged is named and left out.
     let mut broken = runs.clone();
     for s in &mut broken[0].seeds {
         for p in &mut s.1 {
@@ -197,39 +223,83 @@ fn one_seed_is_inconclusive_and_one_size_has_no_exponent() {
     assert!(lr_optimum(&broken[0].seeds[0].1).is_none());
 }
 
-/// The power estimate, applied: a design at the seeds it asks for decides in ≥ 80% of
-/// replications.
+/// The power estimate, applied: where a 3-seed pilot is inconclusive, the design at the seeds
+/// its power note asks for decides in ≥ 80% of replications (pooled over several pilots, since
+/// each pilot's spread is itself a noisy estimate).
 #[test]
 fn power_estimate_applied_decides_in_80_percent() {
     let mut rng = SmallRng::seed_from_u64(36);
     let tol = Tolerances { regret_tol: 0.01, slope_tol: 0.5 };
-    for slope in [0.0, -1.0] {
-        let t = family(slope, 0.0);
-        let lrs = around_truth(&t);
-        // A pilot at 2 seeds, then the seeds its power note asks for.
-        let runs = t.sample(&mut rng, &lrs, 2);
-        let e = exponent(&runs, DRAWS).unwrap();
-        let regrets: Vec<_> = runs[1..].iter().filter_map(|b| regret(&runs[0], b, DRAWS).ok()).collect();
-        let k = match verdict(&regrets, Some(&e), tol) {
-            TransferOutcome::Inconclusive { .. } => {
-                let note = power_note(&regrets, Some(&e), tol, "d_model");
-                let k: usize = note.split("≈ ").nth(1).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).expect(&note);
-                k
+    let seeds_asked = |note: &str| -> Option<usize> { note.split(" seeds at the current LR placement").next()?.rsplit("≈ ").next()?.parse().ok() };
+    // Transfer (0) and a drift a little beyond the tolerance (−0.8), where pilots are often
+    // inconclusive.
+    for slope in [0.0, -0.8] {
+        let t = family(slope);
+        let (mut decided, mut tried, mut pilots) = (0, 0, 0);
+        for _ in 0..40 {
+            let pilot = t.with_asymmetry(&mut rng, ASYMMETRY_SD);
+            let runs = pilot.sample(&mut rng, &around_truth(&pilot), 3);
+            let e = exponent(&runs, DRAWS).unwrap();
+            let regrets: Vec<_> = runs[1..].iter().filter_map(|b| regret(&runs[0], b, DRAWS).ok()).collect();
+            if !matches!(verdict(&regrets, Some(&e), tol), TransferOutcome::Inconclusive { .. }) {
+                continue;
             }
-            _ => 2,
-        };
-        let decided = (0..REPLICATIONS / 4).filter(|_| !matches!(outcome(&t, &lrs, k, tol, &mut rng), TransferOutcome::Inconclusive { .. })).count();
-        let f = decided as f64 / (REPLICATIONS / 4) as f64;
-        assert!(f >= 0.80, "slope {slope}: at the {k} seeds the power note asked for, decisive in {f:.2}");
+            let Some(k) = seeds_asked(&power_note(&regrets, Some(&e), tol, "d_model")) else { continue };
+            for _ in 0..12 {
+                decided += usize::from(!matches!(outcome(&t, k, tol, &mut rng), TransferOutcome::Inconclusive { .. }));
+                tried += 1;
+            }
+            pilots += 1;
+            if pilots == 6 {
+                break;
+            }
+        }
+        assert!(pilots >= 3, "slope {slope}: only {pilots} inconclusive pilots with a seed count: the test did not exercise the estimate");
+        let f = decided as f64 / tried as f64;
+        assert!(f >= 0.80, "slope {slope}: at the seeds the power notes of {pilots} pilots asked for, decisive in {f:.2}");
     }
 }
 
 #[test]
 fn seeds_to_decide_follows_the_standard_error() {
-    // Room 0.5 at se 0.25 (3 seeds): (t + 0.84)·se must fall to 0.5.
-    let k = seeds_to_decide(0.0, 0.5, 3, 0.25, 0.0).unwrap();
-    let se_k = 0.25 * (3.0 / k as f64).sqrt();
+    // Room 0.5 at se 0.25 (3 seeds): the half-width plus z₀.₈·se must fall to 0.5.
+    let k = seeds_to_decide(0.0, 0.5, 3, 0.25, 0.0, 0.8).unwrap();
+    let up = normlab::analysis::transfer::sd_upper_factor(3);
+    assert!((up - (2.0f64 / 0.4463).sqrt()).abs() < 1e-3, "{up}");
+    let se_k = up * 0.25 * (3.0 / k as f64).sqrt();
     assert!((normlab::analysis::bootstrap::t975(k - 1) + 0.8416) * se_k <= 0.5);
+    let se_before = up * 0.25 * (3.0 / (k - 1) as f64).sqrt();
+    assert!((normlab::analysis::bootstrap::t975(k - 2) + 0.8416) * se_before > 0.5, "k = {k} is not the smallest");
     // A model term as large as the room: no number of seeds decides it.
-    assert_eq!(seeds_to_decide(0.0, 0.5, 3, 0.25, 0.3), None);
+    assert_eq!(seeds_to_decide(0.0, 0.5, 3, 0.25, 0.3, 0.8), None);
+    assert!((normlab::analysis::transfer::normal_quantile(0.975) - 1.959964).abs() < 1e-5);
+    assert!((normlab::analysis::transfer::normal_quantile(0.8) - 0.841621).abs() < 1e-5);
+}
+
+#[test]
+#[ignore]
+fn debug_exponent_bias() {
+    let mut rng = SmallRng::seed_from_u64(32);
+    for (slope, asym) in [(0.0, 0.0), (0.0, 0.3), (-0.75, 0.3), (-1.0, 0.5)] {
+        let t = family(slope);
+        let (mut est, mut half, mut se_model, mut hits) = (vec![], vec![], vec![], 0);
+        for _ in 0..REPLICATIONS {
+            let t = t.with_asymmetry(&mut rng, asym);
+            let e = exponent(&t.sample(&mut rng, &around_truth(&t), 3), DRAWS).unwrap();
+            let (lo, hi) = e.interval.bounds().unwrap();
+            est.push(e.slope);
+            half.push((hi - lo) / 2.0);
+            se_model.push(e.se_model);
+            hits += usize::from(lo <= slope && slope <= hi);
+        }
+        let m = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (est.iter().map(|x| (x - m(&est)).powi(2)).sum::<f64>() / est.len() as f64).sqrt();
+        println!(
+            "slope {slope} asym {asym}: mean est {:.3} sd {sd:.3} mean half {:.3} se_model {:.3} coverage {:.3}",
+            m(&est),
+            m(&half),
+            m(&se_model),
+            hits as f64 / REPLICATIONS as f64
+        );
+    }
 }

@@ -194,7 +194,15 @@ pub fn lr_optimum(points: &[(f64, f64)]) -> Option<LrOptimum> {
     }
     let v = v.clamp(x_min, x_max);
     let fit = Parabola { x0, a, b, c, x_lo: grid[lo].x, x_hi: grid[hi].x };
-    Some(LrOptimum { eta_star: v.exp(), loss_star: fit.at(v), bound, fit_points: hi - lo + 1, resolution: resolution(&xs, v), fit: Some(fit), ..base })
+    Some(LrOptimum {
+        eta_star: v.exp(),
+        loss_star: fit.at(v),
+        bound,
+        fit_points: hi - lo + 1,
+        resolution: resolution(&xs, v),
+        fit: Some(fit),
+        ..base
+    })
 }
 
 fn edge_bound(i: usize, n: usize) -> Bound {

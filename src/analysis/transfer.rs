@@ -12,8 +12,8 @@
 //!
 //! Resampling: seeds, by id, drawn from the union of the sizes' seeds with the shared stream of
 //! `bootstrap`, so seed k of every size enters or leaves a draw together (pairing across sizes).
-//! Each η* carries its `resolution` (what the LR placement cannot resolve); it enters the exponent
-//! as a model variance (uniform over ±resolution) that more seeds do not shrink.
+//! An η* pinned by only three LRs carries its `resolution` (what the LR placement cannot
+//! resolve) into the exponent as a model variance that more seeds do not shrink.
 
 use super::bootstrap::{Interval, Scale, interval, seed_draws, t975};
 use super::lr_optimum::{Bound, LrOptimum, lr_optimum};
@@ -103,6 +103,18 @@ fn usable_optimum(s: &SizeRuns) -> Result<LrOptimum, String> {
     }
 }
 
+/// The variance of ln η* that seeds cannot see. With three LRs (or none) in the fit window the
+/// parabola passes through them exactly, so nothing measured says where between them a
+/// non-parabolic curve's optimum lies: a uniform error over ±resolution (variance r²/3). With
+/// four or more the fit has residual degrees of freedom, but a curve that rises faster on one
+/// side still leans the vertex towards the other by a fraction of the spacing, and by more
+/// where the curve is flatter, so sizes of different flatness lean differently: a uniform
+/// error over ±resolution/2 (variance r²/12; `tests/transfer_statistics.rs` measures it).
+fn model_variance(o: &LrOptimum) -> f64 {
+    let r2 = o.resolution.powi(2);
+    if o.fit_points >= 4 { r2 / 12.0 } else { r2 / 3.0 }
+}
+
 /// Weighted least squares of y on u: (slope, weighted mean of y, weighted mean of u).
 fn weighted_line(u: &[f64], y: &[f64], w: &[f64]) -> (f64, f64, f64) {
     let sw: f64 = w.iter().sum();
@@ -139,8 +151,7 @@ pub fn exponent(sizes: &[SizeRuns], draws: usize) -> Result<Exponent, String> {
     };
     let u: Vec<f64> = used.iter().map(|(s, _)| s.x.ln()).collect();
     let y: Vec<f64> = used.iter().map(|(_, o)| o.eta_star.ln()).collect();
-    // A uniform error over ±resolution has variance resolution²/3.
-    let model_var: Vec<f64> = used.iter().map(|(_, o)| o.resolution.powi(2) / 3.0).collect();
+    let model_var: Vec<f64> = used.iter().map(|(_, o)| model_variance(o)).collect();
     let seed_var: Vec<f64> = (0..used.len())
         .map(|i| {
             let col: Vec<f64> = boot.iter().map(|b| b[i]).collect();
@@ -176,10 +187,16 @@ pub fn exponent(sizes: &[SizeRuns], draws: usize) -> Result<Exponent, String> {
     };
     if let Some((_, sd)) = mean_sd(&e.draws.iter().map(|d| d.0).collect::<Vec<_>>()) {
         e.se_seed = seed_se(sd, seeds);
-        let half = t975(seeds - 1) * (e.se_seed.powi(2) + se_model.powi(2)).sqrt();
+        let half = half_width(e.se_seed, se_model, seeds);
         e.interval = Interval::Range { lo: slope - half, hi: slope + half, seeds };
     }
     Ok(e)
+}
+
+/// 95% half-width from a seed standard error (t with n − 1 degrees of freedom: it was estimated
+/// from n seeds) and a model standard error (known, not estimated: z).
+pub fn half_width(se_seed: f64, se_model: f64, seeds: usize) -> f64 {
+    ((t975(seeds - 1) * se_seed).powi(2) + (1.96 * se_model).powi(2)).sqrt()
 }
 
 impl Exponent {
@@ -192,15 +209,11 @@ impl Exponent {
         let sw: f64 = self.weights.iter().sum();
         let us: Vec<f64> = self.used.iter().map(|p| p.0.ln()).collect();
         let suu: f64 = us.iter().zip(&self.weights).map(|(u, w)| w * (u - self.u_mean).powi(2)).sum();
-        let model: f64 = us
-            .iter()
-            .zip(&self.weights)
-            .zip(&self.model_var)
-            .map(|((u, w), m)| (w / sw + du * w * (u - self.u_mean) / suu).powi(2) * m)
-            .sum::<f64>();
+        let model: f64 =
+            us.iter().zip(&self.weights).zip(&self.model_var).map(|((u, w), m)| (w / sw + du * w * (u - self.u_mean) / suu).powi(2) * m).sum::<f64>();
         let ci = match mean_sd(&reps) {
             Some((_, sd)) if seeds >= 2 => {
-                let half = t975(seeds - 1) * (seed_se(sd, seeds).powi(2) + model).sqrt();
+                let half = half_width(seed_se(sd, seeds), model.sqrt(), seeds);
                 Interval::Range { lo: (est - half).exp(), hi: (est + half).exp(), seeds }
             }
             _ => Interval::Unavailable { seeds },
@@ -418,19 +431,60 @@ pub fn verdict(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances) -
     TransferOutcome::Inconclusive { seeds }
 }
 
-/// One-sided z for 80% power.
-const Z_POWER: f64 = 0.8416;
+/// The power a power estimate aims for.
+pub const POWER: f64 = 0.8;
+
+/// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] =
+        [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
+    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    let tail =
+        |q: f64| (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0);
+    if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
 /// The most seeds a power estimate proposes.
 pub const MAX_SEEDS: usize = 64;
 
+/// The one-sided 80% upper confidence factor of a standard deviation estimated from n values:
+/// √((n−1)/χ²₀.₂(n−1)). A spread seen in 3 seeds is often far below the true one, and a power
+/// estimate that trusted it would promise decisions that then do not come.
+pub fn sd_upper_factor(n: usize) -> f64 {
+    // χ² 20% quantiles for 1–10 degrees of freedom, Wilson–Hilferty above.
+    const Q: [f64; 10] = [0.0642, 0.4463, 1.0052, 1.6488, 2.3425, 3.0701, 3.8223, 4.5936, 5.3801, 6.1791];
+    let df = n.saturating_sub(1).max(1);
+    let q = match Q.get(df - 1) {
+        Some(q) => *q,
+        None => {
+            let v = df as f64;
+            v * (1.0 - 2.0 / (9.0 * v) - 0.8416 * (2.0 / (9.0 * v)).sqrt()).powi(3)
+        }
+    };
+    (df as f64 / q).sqrt()
+}
+
 /// Smallest k > n seeds at which an interval around `estimate` would land on the side of
-/// `boundary` the estimate is on with 80% power: |estimate − boundary| ≥ (t(k−1) + z₀.₈)·se(k),
-/// where the seed part of the standard error shrinks as √(n/k) and the model part does not.
-pub fn seeds_to_decide(estimate: f64, boundary: f64, seeds: usize, se_seed: f64, se_model: f64) -> Option<usize> {
+/// `boundary` the estimate is on with probability `power`: |estimate − boundary| ≥ half-width(k)
+/// + z_power·se(k), where the seed part of the standard error (taken at its 80% upper
+/// confidence bound) shrinks as √(n/k) and the model part does not.
+pub fn seeds_to_decide(estimate: f64, boundary: f64, seeds: usize, se_seed: f64, se_model: f64, power: f64) -> Option<usize> {
     let room = (estimate - boundary).abs();
+    let z = normal_quantile(power);
+    let se_seed = se_seed * sd_upper_factor(seeds);
     (seeds.max(2) + 1..=MAX_SEEDS).find(|&k| {
-        let se = (se_seed.powi(2) * seeds as f64 / k as f64 + se_model.powi(2)).sqrt();
-        (t975(k - 1) + Z_POWER) * se <= room
+        let se_k = se_seed * (seeds as f64 / k as f64).sqrt();
+        half_width(se_k, se_model, k) + z * (se_k.powi(2) + se_model.powi(2)).sqrt() <= room
     })
 }
 
@@ -442,11 +496,14 @@ pub fn power_note(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances
     if seeds < 2 {
         return format!("needs ≥ 2 seeds at every size for an interval (has {seeds})");
     }
-    // Each criterion's seeds, towards the side its estimate is on.
-    let regret_k: Vec<Option<usize>> = regrets.iter().map(|r| seeds_to_decide(r.pct, tol, r.pct_ci.seeds(), r.pct_se, 0.0)).collect();
-    // Inside or outside ±slope_tol, the boundary that decides is the one on the estimate's side.
-    let slope_k = exponent.map(|e| seeds_to_decide(e.slope, t.slope_tol.copysign(e.slope), e.interval.seeds(), e.se_seed, e.se_model));
     let looks_like_transfer = regrets.iter().all(|r| r.pct <= tol) && exponent.is_none_or(|e| e.slope.abs() <= t.slope_tol);
+    // "transfers" needs every criterion decided at once: each gets power^(1/m).
+    let m = regrets.len() + usize::from(exponent.is_some());
+    let power = if looks_like_transfer { POWER.powf(1.0 / m.max(1) as f64) } else { POWER };
+    // Each criterion's seeds, towards the side its estimate is on.
+    let regret_k: Vec<Option<usize>> = regrets.iter().map(|r| seeds_to_decide(r.pct, tol, r.pct_ci.seeds(), r.pct_se, 0.0, power)).collect();
+    // Inside or outside ±slope_tol, the boundary that decides is the one on the estimate's side.
+    let slope_k = exponent.map(|e| seeds_to_decide(e.slope, t.slope_tol.copysign(e.slope), e.interval.seeds(), e.se_seed, e.se_model, power));
     let k = if looks_like_transfer {
         // Every criterion must be decided.
         regret_k.iter().cloned().chain(slope_k).try_fold(0usize, |m, k| k.map(|k| m.max(k)))
@@ -458,7 +515,7 @@ pub fn power_note(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances
     };
     let mut parts = Vec::new();
     match k {
-        Some(k) => parts.push(format!("≈ {k} seeds at the current LR placement (80% power, from the observed spread)")),
+        Some(k) => parts.push(format!("≈ {k} seeds at the current LR placement ({:.0}% power, from the observed spread)", 100.0 * POWER)),
         None => parts.push(format!("more than {MAX_SEEDS} seeds, or a finer LR placement near η*, at this span")),
     }
     // The exponent's precision grows with the log span: at the current seeds, how far would the
@@ -466,7 +523,7 @@ pub fn power_note(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances
     if let Some(e) = exponent {
         let room = (e.slope.abs() - t.slope_tol).abs();
         let se = (e.se_seed.powi(2) + e.se_model.powi(2)).sqrt();
-        let need = (t975(e.interval.seeds() - 1) + Z_POWER) * se;
+        let need = half_width(e.se_seed, e.se_model, e.interval.seeds()) + normal_quantile(POWER) * se;
         if need > room && room > 0.0 {
             let (lo, hi) = e.used.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
             let reach = lo * (hi / lo).powf(need / room);

@@ -2,8 +2,8 @@
 //! Depth-μP-style correction η_hidden × m_depth^(−1/2), which the paper reports breaks depth
 //! transfer.
 
-use super::nugpt::NuGpt;
 use super::claims::nugpt_family_claims;
+use super::nugpt::NuGpt;
 use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick};
 
 pub struct DepthMup;

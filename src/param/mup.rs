@@ -6,8 +6,8 @@
 //! attention logits: √d_head,base / d_head instead of 1/√d_head (equal at the base width).
 //! Weight decay stays the config's decoupled lr·wd (its rate shrinks with the LR: recorded choice).
 
-use super::sp::GPT_INIT_STD;
 use super::claims::HORIZON_UNCORRECTED;
+use super::sp::GPT_INIT_STD;
 use super::{Claim, ClaimSetting, Context, Multipliers, Parameterization, Rescaler, Role, ScaleTrick, ScaledAxis, Sp, decays};
 
 pub struct Mup {

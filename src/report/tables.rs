@@ -213,15 +213,19 @@ impl Analysis {
             md += &self.lr_table(&all);
             md += "\nη*: vertex of a least-squares quadratic in ln LR over the ≤ 5 usable grid LRs nearest the best one, all seeds' points pooled; diverged or clearly unstable LRs (seed-mean loss > 10% above the best) bound the fit instead of entering it. ≥ / ≤: the optimum is at the grid's edge, η* is only a bound. LRs (fit): grid LRs with data (in the fit).\n\n";
             md += INTERVAL_NOTE;
-            for ax in AXES {
+            for ax in self.axes() {
+                let ax = ax.as_str();
                 if !self.drifts.iter().any(|d| d.axis == ax) {
                     continue;
                 }
                 if ax == STEPS {
                     md += "## Token horizon: slope of log η* against log steps\n\n";
                 } else {
-                    md += &format!("## η* drift across {}\n\n", axis_name(ax));
+                    md += &format!("## η* across {}\n\n", if axis_name(ax) == "axis" { short_key(ax) } else { axis_name(ax).to_string() });
                 }
+                md += &format!("### Does η* transfer along {}?\n\n", short_key(ax));
+                md += &self.transfer_table(Some(ax), &all);
+                md += "\n### Drift (a description)\n\n";
                 md += &self.drift_table(Some(ax), &all);
                 md += "\n* = η* at the grid edge (a bound). Drift = max η* / min η* across the axis; slope = least-squares d ln η* / d ln x; both intervals from the same seed draws as η*'s.\n\n";
             }

@@ -73,8 +73,9 @@ impl Analysis {
     /// Per family along `axis` (or every axis): the exponent against the named predictions, the
     /// regrets, the verdict under the declared tolerances and what would decide it.
     pub fn transfer_table(&self, axis: Option<&str>, keep: &dyn Fn(&str) -> bool) -> String {
-        let headers = ["axis", "family", "exponent", "95%", "predictions (✗ = excluded)", "regret from the smallest size", "verdict", "what would decide it"]
-            .map(String::from);
+        let headers =
+            ["axis", "family", "exponent", "95%", "predictions (✗ = excluded)", "regret from the smallest size", "verdict", "what would decide it"]
+                .map(String::from);
         let rows: Vec<Vec<String>> = self
             .drifts
             .iter()

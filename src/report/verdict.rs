@@ -159,8 +159,11 @@ fn claim_verdict(a: &Analysis, axis: &'static str, claimant: ParamName) -> Optio
         rule_text(tol)
     );
     let evidence = expectations.iter().map(|e| family_evidence(e.drift)).collect::<Vec<_>>().join("; ");
-    let power: Vec<String> =
-        expectations.iter().filter(|e| !met(e) && !against(e)).filter_map(|e| Some(format!("{}: {}", e.drift.label, e.drift.transfer.power.as_ref()?))).collect();
+    let power: Vec<String> = expectations
+        .iter()
+        .filter(|e| !met(e) && !against(e))
+        .filter_map(|e| Some(format!("{}: {}", e.drift.label, e.drift.transfer.power.as_ref()?)))
+        .collect();
     let power = (!power.is_empty() && matches!(outcome, Outcome::Inconclusive { .. })).then(|| power.join("; "));
     Some(Verdict { title: format!("{claimant} along {axis_name}"), outcome, rule, evidence, power })
 }

@@ -152,14 +152,18 @@ pub fn propose(seeds: &[Vec<(f64, f64)>], target: f64, n: usize) -> (State, Vec<
     let step = if step.is_finite() { step } else { 2.0 };
     let e = opt.eta_star;
     let candidates: Vec<f64> = match opt.bound {
-        Bound::AtLeast => (1..=n).map(|k| lrs[lrs.len() - 1] * step.powi(k as i32)).collect(),
-        Bound::AtMost => (1..=n).map(|k| lrs[0] / step.powi(k as i32)).collect(),
+        // Past the edge by half grid steps: a coarse grid's full step would overshoot the
+        // optimum as often as it finds it.
+        Bound::AtLeast => (1..=n).map(|k| lrs[lrs.len() - 1] * step.powf(0.5 * k as f64)).collect(),
+        Bound::AtMost => (1..=n).map(|k| lrs[0] / step.powf(0.5 * k as f64)).collect(),
         Bound::Interior => {
             // First bracket η* by measured LRs at the target spacing (the interval is never
             // narrower than that bracket, lr_optimum's `resolution`), then points around it.
-            let half = target.sqrt();
-            let below = lrs.iter().rev().find(|&&x| x < e * 0.98).map_or(f64::INFINITY, |&x| e / x);
-            let above = lrs.iter().find(|&&x| x > e * 1.02).map_or(f64::INFINITY, |&x| x / e);
+            // No bracket finer than ±5%: runs closer than that differ by seed noise only. A
+            // measured LR within 2% of η* brackets it on both sides.
+            let half = target.sqrt().max(1.05);
+            let below = lrs.iter().rev().find(|&&x| x <= e * 1.02).map_or(f64::INFINITY, |&x| e / x);
+            let above = lrs.iter().find(|&&x| x >= e / 1.02).map_or(f64::INFINITY, |&x| x / e);
             let bracket = [(below > half * 1.02).then(|| e / half), (above > half * 1.02).then(|| e * half)];
             let around = [-0.5, 0.5, 0.0, -0.25, 0.25, -0.75, 0.75].iter().map(|p| e * step.powf(*p));
             bracket.into_iter().flatten().chain(around).collect()
