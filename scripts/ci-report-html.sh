@@ -50,10 +50,11 @@ check "$work/fixtures/seeds/report.html" --plots lr,eta-d_model,val,train --pane
 check "$work/fixtures/seeds-verdicts/report.html" --plots lr,eta-d_model,val,train --panels 2 --mixed-builds --verdicts 2
 check "$work/fixtures/speedup/report.html" --plots speedup,val,train
 if [[ -n "$from" ]]; then
-  cp -a "$from" "$work/real"
-  ./target/release/normlab report "$work/real" >"$work/real.log" 2>&1 || { cat "$work/real.log"; exit 1; }
-  plots=$(node -e 'const h=require("fs").readFileSync(process.argv[1],"utf8");const m=h.match(/<script id="normlab-data" type="application\/json">([\s\S]*?)<\/script>/);console.log(JSON.parse(m[1]).plots.map(p=>p.id).join(","))' "$work/real/report.html")
-  mixed=$(grep -q 'id="mixed-builds"' "$work/real/report.html" && echo --mixed-builds || true)
-  check "$work/real/report.html" --plots "$plots" --panels "${from_panels:?--from needs --panels N}" $mixed ${shot:+--screenshot "$shot"} --height 1000
+  real="$work/real/$(basename "$from")"
+  mkdir -p "$work/real" && cp -a "$from" "$real"
+  ./target/release/normlab report "$real" >"$work/real.log" 2>&1 || { cat "$work/real.log"; exit 1; }
+  plots=$(node -e 'const h=require("fs").readFileSync(process.argv[1],"utf8");const m=h.match(/<script id="normlab-data" type="application\/json">([\s\S]*?)<\/script>/);console.log(JSON.parse(m[1]).plots.map(p=>p.id).join(","))' "$real/report.html")
+  mixed=$(grep -q 'id="mixed-builds"' "$real/report.html" && echo --mixed-builds || true)
+  check "$real/report.html" --plots "$plots" --panels "${from_panels:?--from needs --panels N}" $mixed ${shot:+--screenshot "$shot"} --height 1000
 fi
 echo "== report.html checks passed in $(( $(date +%s) - start )) s"

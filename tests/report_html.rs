@@ -112,7 +112,7 @@ fn lr_sweep() -> Vec<Row> {
     rows
 }
 
-fn traces<'a>(pl: &'a Value) -> &'a Vec<Value> {
+fn traces(pl: &Value) -> &Vec<Value> {
     pl["traces"].as_array().unwrap()
 }
 
