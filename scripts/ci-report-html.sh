@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # CI: report.html renders in headless Chromium (Debian's package) with no console error and
-# no network request, and draws exactly the plots and traces it should — for the smoke sweep
-# (run here, ≈ 10 s) and for the synthetic fixtures of tests/report_html.rs (an LR sweep with
-# diverged/failed/pending runs, a speedup sweep). Needs the release build of `cargo test
-# --release`. Usage: bash scripts/ci-report-html.sh [--screenshot OUT.png]
+# no network request, and draws exactly the plots, transfer panels (one per family), traces
+# and verdicts it should, with no two tick labels overlapping — for the smoke sweep (run
+# here, ≈ 10 s) and for the synthetic fixtures of tests/report_html.rs (an LR sweep with
+# diverged/failed/pending runs, a seeded sweep from two builds, the same page with two
+# verdicts, a speedup sweep). Needs the release build of `cargo test --release`.
+# Usage: bash scripts/ci-report-html.sh [--screenshot OUT.png [--from SWEEP_DIR --panels N]]
+#   --from: also check the report of a finished sweep (a copy of it is re-reported under a
+#   temporary directory; SWEEP_DIR is not written) and take the screenshot of that page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-shot=""
-if [[ "${1:-}" == "--screenshot" ]]; then shot="$(realpath -m "$2")"; fi
+shot="" from="" from_panels=""
+while (($#)); do
+  case "$1" in
+    --screenshot) shot="$(realpath -m "$2")"; shift 2 ;;
+    --from) from="$(realpath "$2")"; shift 2 ;;
+    --panels) from_panels="$2"; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
@@ -27,10 +38,23 @@ export NODE_PATH="$work/npm/node_modules"
 check() { node scripts/check_report_html.cjs "$@"; }
 
 ./target/release/normlab sweep sweeps/smoke.toml --out "$work/smoke" >"$work/smoke.log" 2>&1 || { cat "$work/smoke.log"; exit 1; }
-check "$work/smoke/report.html" --plots lr,val,train
+# One LR grid per architecture at one width: a panel each, no verdict rule, one build.
+check "$work/smoke/report.html" --plots lr,val,train --panels 2
 
 NORMLAB_HTML_FIXTURES="$work/fixtures" cargo test --release --quiet --test report_html >"$work/fixtures.log" 2>&1 \
   || { cat "$work/fixtures.log"; exit 1; }
-check "$work/fixtures/lr/report.html" --plots lr,eta-d_model,val,train ${shot:+--screenshot "$shot"}
-check "$work/fixtures/speedup/report.html" --plots speedup,val,train
+lr_shot=""
+[[ -n "$shot" && -z "$from" ]] && lr_shot="$shot"
+check "$work/fixtures/lr/report.html" --plots lr,eta-d_model,val,train --panels 2 --verdicts 3 ${lr_shot:+--screenshot "$lr_shot"}
+check "$work/fixtures/seeds/report.html" --plots lr,eta-d_model,val,train --panels 2 --mixed-builds --verdicts 3
+check "$work/fixtures/seeds-verdicts/report.html" --plots lr,eta-d_model,val,train --panels 2 --mixed-builds --verdicts 2
+check "$work/fixtures/speedup/report.html" --plots speedup,val,train --verdicts 1
+if [[ -n "$from" ]]; then
+  real="$work/real/$(basename "$from")"
+  mkdir -p "$work/real" && cp -a "$from" "$real"
+  ./target/release/normlab report "$real" >"$work/real.log" 2>&1 || { cat "$work/real.log"; exit 1; }
+  plots=$(node -e 'const h=require("fs").readFileSync(process.argv[1],"utf8");const m=h.match(/<script id="normlab-data" type="application\/json">([\s\S]*?)<\/script>/);console.log(JSON.parse(m[1]).plots.map(p=>p.id).join(","))' "$real/report.html")
+  mixed=$(grep -q 'id="mixed-builds"' "$real/report.html" && echo --mixed-builds || true)
+  check "$real/report.html" --plots "$plots" --panels "${from_panels:?--from needs --panels N}" $mixed ${shot:+--screenshot "$shot"} --height 1000
+fi
 echo "== report.html checks passed in $(( $(date +%s) - start )) s"

@@ -337,7 +337,7 @@ fn width_verdict_follows_the_claims_and_the_declared_tolerances() {
     assert_eq!(verdict("nugpt-width", &a).unwrap().outcome, Outcome::Reproduced, "{:?}", verdict("nugpt-width", &a));
     normlab::figures::draw("nugpt-width", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(md.contains("**Verdict: reproduced.** Rule: nugpt's claim along d_model"), "{md}");
+    assert!(md.contains("**nugpt's claim along d_model: reproduced.** Rule: nugpt's claim along d_model"), "{md}");
     assert!(md.contains("✗ 0 no correction needed"), "the exponent table names the excluded predictions: {md}");
     cleanup(&dir);
 }
@@ -657,7 +657,7 @@ fn angpt_ladder_verdict_reads_the_paired_gain_over_gpt_plus() {
     let dest = dir.join("fig");
     normlab::figures::draw("angpt-ladder", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(md.contains("**Verdict: reproduced.** Rule: the paper's headline is anGPT ahead of GPT+") && md.contains("95% (seeds paired)"), "{md}");
+    assert!(md.contains("**anGPT over GPT+ (ablation ladder): reproduced.** Rule: the paper's headline is anGPT ahead of GPT+") && md.contains("95% (seeds paired)"), "{md}");
     // anGPT behind GPT+ by the same margin: contradicted.
     let a = run(&[1.0, 2.0, 3.0], 0.015);
     assert_eq!(verdict("angpt-ladder", &a).unwrap().outcome, Outcome::NotReproduced);

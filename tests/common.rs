@@ -74,6 +74,9 @@ pub struct ResultRow {
     pub error: Option<&'static str>,
     /// Architecture switches set (cfg.model.norm.<name> = true).
     pub flags: &'static [&'static str],
+    /// prov.git_commit and prov.git_dirty: the build that trained the run.
+    pub commit: &'static str,
+    pub dirty: bool,
 }
 
 impl Default for ResultRow {
@@ -93,6 +96,8 @@ impl Default for ResultRow {
             diverged_at: None,
             error: None,
             flags: &[],
+            commit: "0123456789abcdef0123456789abcdef01234567",
+            dirty: false,
         }
     }
 }
@@ -126,6 +131,8 @@ pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) {
             Column::new("steps".into(), f(&|r| r.diverged_at.unwrap_or(r.steps))),
             Column::new("diverged_at".into(), rows.iter().map(|r| r.diverged_at).collect::<Vec<_>>()),
             Column::new("error".into(), rows.iter().map(|r| r.error).collect::<Vec<_>>()),
+            Column::new("prov.git_commit".into(), rows.iter().map(|r| r.commit).collect::<Vec<_>>()),
+            Column::new("prov.git_dirty".into(), rows.iter().map(|r| r.dirty).collect::<Vec<_>>()),
         ],
     )
     .unwrap();

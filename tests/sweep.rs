@@ -355,3 +355,70 @@ fn wsd_branches_become_budget_rows_and_the_speedup_reads_them() {
     assert_eq!(budgets, [15.0, 30.0, 60.0], "{:?}", a.speedups);
     assert!(a.speedups.iter().all(|s| s.seeds == (2, 2)), "{:?}", a.speedups);
 }
+
+/// Rewrite a finished run's recorded build, as if another binary had trained it.
+fn fake_build(dir: &Path, commit: &str) {
+    let path = dir.join("summary.json");
+    let mut s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    s["provenance"]["git_commit"] = commit.into();
+    s["provenance"]["git_dirty"] = true.into();
+    std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    // Re-seal it, or the run would read as damaged (and be redone for that reason).
+    use normlab::record::durable::{Manifest, entry_of};
+    let mut m = Manifest::read(dir).unwrap().expect("a finished run has a manifest");
+    m.files.insert("summary.json".into(), entry_of(&path).unwrap());
+    m.write(dir).unwrap();
+}
+
+#[test]
+fn runs_of_another_build_are_flagged_everywhere_and_rerun_other_builds_retrains_them_keeping_the_old() {
+    let p = write_sweep("builds", &format!("[sweep]\nname = \"b\"\n{TINY_BASE}[grid]\noptim.lr = [1e-3, 3e-3, 1e-2]\n"));
+    let out = p.parent().unwrap().join("out");
+    let (file, outs) = (p.to_str().unwrap(), out.to_str().unwrap());
+    let o = normlab(&["sweep", file, "--out", outs, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let before = final_losses(&out);
+    let runs = merge::run_dirs(&out);
+    let (old_id, old_dir) = &runs[1];
+    fake_build(&old_dir.root, "feedfacefeedfacefeedfacefeedfacefeedface");
+    let current = normlab::record::provenance::Build::current().to_string();
+    let want = format!("2 builds ({current}: 2 runs, feedfac+dirty: 1 run)");
+
+    let text = |o: &std::process::Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let status = normlab(&["sweep", "status", outs]);
+    assert!(text(&status).contains(&want), "sweep status: {}", text(&status));
+    let merged = normlab(&["sweep", "merge", outs]);
+    assert!(merged.status.success() && text(&merged).contains(&want), "sweep merge: {}", text(&merged));
+    let report = normlab(&["report", outs]);
+    assert!(report.status.success() && text(&report).contains(&want), "report: {}", text(&report));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"mixed-builds\""));
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("**Mixed builds:**"));
+
+    // Resuming warns and trains nothing; one shard may not move runs.
+    let resumed = normlab(&["sweep", file, "--out", outs, "--quiet"]);
+    assert!(
+        text(&resumed).contains(&format!("1 finished run(s) in {outs} come from another build than this binary ({current})")),
+        "{}",
+        text(&resumed)
+    );
+    assert!(text(&resumed).contains("0 done, 0 diverged, 0 failed, 0 interrupted, 3 already finished"), "{}", text(&resumed));
+    let shard = normlab(&["sweep", file, "--out", outs, "--shard", "0/2", "--rerun-other-builds"]);
+    assert!(!shard.status.success() && text(&shard).contains("without --shard/--round"), "{}", text(&shard));
+    assert!(old_dir.root.join("summary.json").exists(), "a refused move moves nothing");
+
+    // --rerun-other-builds: the old run is kept aside, retrained by this binary, and the
+    // sweep is one build again (its loss is the same: the "other" build was this one).
+    let rerun = normlab(&["sweep", file, "--out", outs, "--quiet", "--rerun-other-builds"]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert!(text(&rerun).contains("moved 1 run(s) of other builds (feedfac+dirty: 1)"), "{}", text(&rerun));
+    assert!(text(&rerun).contains("1 done, 0 diverged, 0 failed, 0 interrupted, 2 already finished"), "{}", text(&rerun));
+    let kept = out.join("other-builds").join("feedfac+dirty").join(old_id).join("summary.json");
+    assert!(std::fs::read_to_string(&kept).unwrap().contains("feedfacefeedface"), "the old run is kept under other-builds/");
+    let retrained = RunDir::new(out.join("runs").join(old_id)).read_summary().unwrap();
+    assert_eq!(retrained.provenance.unwrap().build().to_string(), current);
+    assert_eq!(final_losses(&out), before);
+    let status = normlab(&["sweep", "status", outs]);
+    assert!(!text(&status).contains("warning") && text(&status).contains(&format!("build: {current}: 3 runs")), "{}", text(&status));
+    let _ = std::fs::remove_dir_all(p.parent().unwrap());
+}

@@ -401,7 +401,7 @@ impl std::fmt::Display for TransferOutcome {
 /// The rule, printed with every verdict.
 pub fn rule_text(t: Tolerances) -> String {
     format!(
-        "\"transfers\" when every regret's 95% upper bound is ≤ {r}% of the best loss and the exponent's interval lies inside ±{s}; \"does not transfer\" when some regret's lower bound is > {r}% or the exponent's interval lies outside ±{s}; \"inconclusive at n seeds\" otherwise (tolerances declared before the data)",
+        "\"transfers\" when every regret's 95% upper bound is ≤ {r}% of the best loss and the exponent's interval lies inside ±{s}; \"does not transfer\" when some regret's lower bound is > {r}% or the exponent's interval lies outside ±{s}; \"inconclusive at n seeds\" otherwise",
         r = fmt_pct(100.0 * t.regret_tol),
         s = t.slope_tol
     )

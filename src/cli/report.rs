@@ -12,6 +12,9 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> Result<()> {
     let r = normlab::report::report(&a.dir)?;
     println!("{}", r.main_table);
+    if let Some(w) = &r.build_warning {
+        eprintln!("warning: {w}");
+    }
     println!("wrote {} ({} plots), {}", r.report_md.display(), r.plots.len(), r.report_html.display());
     Ok(())
 }

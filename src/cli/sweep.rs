@@ -3,8 +3,9 @@
 use super::stop_flag;
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use normlab::record::provenance::Build;
 use normlab::record::provenance::cpu_model;
-use normlab::sweep::{default_out, estimate, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
+use normlab::sweep::{builds, default_out, estimate, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -135,6 +136,10 @@ pub struct SweepRunArgs {
     /// Rerun runs recorded as diverged, from scratch.
     #[arg(long)]
     restart_diverged: bool,
+    /// Retrain the runs another build trained (another git commit or dirty state): they are
+    /// moved to <out>/other-builds/<build>/ first, nothing is deleted.
+    #[arg(long)]
+    rerun_other_builds: bool,
     /// Print the plan and exit.
     #[arg(long)]
     dry_run: bool,
@@ -156,6 +161,7 @@ impl SweepRunArgs {
             quiet: false,
             retry_failed: false,
             restart_diverged: false,
+            rerun_other_builds: false,
             dry_run: false,
             set: vec![],
         }
@@ -240,6 +246,12 @@ pub fn run(args: SweepArgs) -> Result<()> {
             for (id, why) in merge::damaged_runs(&dir) {
                 println!("damaged {id}: {why} (the next `normlab sweep` run redoes it)");
             }
+            let b = builds::of_run_dirs(&dir);
+            match b.warning() {
+                Some(w) => println!("warning: {w}"),
+                None if !b.runs.is_empty() => println!("{:>12}: {}", "build", b.describe()),
+                None => {}
+            }
             Ok(())
         }
     }
@@ -271,6 +283,7 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let finished = all.iter().filter(|r| refine::finished(&out, r)).count();
     normlab::sweep::spec::refuse_changed_tolerances(&out, &s.file, &s.path.display().to_string(), finished)?;
+    check_builds(&out, &file, a.rerun_other_builds, a.shard.is_some() || a.round.is_some())?;
     normlab::record::atomic_write(&out.join("sweep.toml"), toml::to_string(&s.file)?.as_bytes())?;
     let points: Vec<_> = all.iter().map(|r| r.varying.clone()).collect();
     normlab::record::tensorboard::write_experiment(&out, s.name(), &points)?;
@@ -345,6 +358,49 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     }
     if r.interrupted > 0 {
         std::process::exit(130);
+    }
+    Ok(())
+}
+
+/// On resume: warn when finished runs come from another build than this binary's, or, with
+/// `--rerun-other-builds`, move them (and unfinished runs of an unrecorded build) aside so
+/// they are trained again. Refused for one shard or round: the moves must happen once, before
+/// any shard starts.
+fn check_builds(out: &std::path::Path, file: &std::path::Path, rerun: bool, partial: bool) -> Result<()> {
+    let current = Build::current();
+    if rerun {
+        if partial {
+            bail!(
+                "--rerun-other-builds moves runs of the whole sweep, so it runs without --shard/--round: `normlab sweep {} --rerun-other-builds` once, then the shards",
+                file.display()
+            );
+        }
+        let moved = builds::set_aside_other_builds(out, &current)?;
+        if !moved.moved.is_empty() {
+            let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
+            for (_, b, _) in &moved.moved {
+                *by.entry(b.as_str()).or_default() += 1;
+            }
+            let list: Vec<String> = by.iter().map(|(b, n)| format!("{b}: {n}")).collect();
+            eprintln!(
+                "--rerun-other-builds: moved {} run(s) of other builds ({}) to {}; this binary ({current}) trains them again",
+                moved.moved.len(),
+                list.join(", "),
+                out.join("other-builds").display()
+            );
+        }
+        return Ok(());
+    }
+    let b = builds::of_run_dirs(out);
+    let others = b.other_than(&current);
+    if !others.is_empty() {
+        eprintln!(
+            "warning: {} finished run(s) in {} come from another build than this binary ({current}): {}. Runs trained now will be merged              with them; `normlab sweep {} --rerun-other-builds` retrains them with this binary (moving the old ones aside).",
+            others.len(),
+            out.display(),
+            b.describe(),
+            file.display()
+        );
     }
     Ok(())
 }

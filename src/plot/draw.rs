@@ -198,7 +198,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     let ty = |v: f64| if c.log_y { v.log10() } else { v };
     let ok_x = |v: f64| v.is_finite() && (!c.log_x || v > 0.0);
     let ok_y = |v: f64| v.is_finite() && (!c.log_y || v > 0.0);
-    let xs: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter()).map(|p| p.0).filter(|v| ok_x(*v)).collect();
+    let mut xs: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter()).map(|p| p.0).filter(|v| ok_x(*v)).collect();
     let mut ys: Vec<f64> = c.series.iter().flat_map(|s| s.points.iter()).filter(|p| ok_x(p.0)).map(|p| p.1).filter(|v| ok_y(*v)).collect();
     for (y, _) in &c.hlines {
         if ok_y(*y) {
@@ -206,6 +206,10 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
         }
     }
     ys.extend(c.spreads.iter().flat_map(|s| s.points.iter()).flat_map(|p| [p.1, p.2]).filter(|v| ok_y(*v)));
+    if !xs.is_empty() {
+        xs.extend(c.marks.iter().map(|m| m.x).filter(|v| ok_x(*v)));
+        ys.extend(c.marks.iter().map(|m| m.y).filter(|v| ok_y(*v)));
+    }
     if xs.is_empty() || (ys.is_empty() && c.y_range.is_none()) {
         return no_data(area);
     }
@@ -240,46 +244,68 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             (lo - pad, hi + if has_edge { 4.5 * pad } else { pad })
         }
     };
-    let x_keys: Vec<f64> = match &c.x_ticks {
-        Ticks::Values(v) => v.iter().cloned().filter(|v| ok_x(*v)).map(tx).collect(),
+    let x_auto = || if c.log_x { log_tick_candidates(x0, x1) } else { linear_tick_candidates(x0, x1) };
+    let x_cands: Vec<Vec<f64>> = match &c.x_ticks {
+        Ticks::Values(v) => vec![v.iter().cloned().filter(|v| ok_x(*v)).map(tx).collect()],
         Ticks::Data => {
             let mut d: Vec<f64> = xs.iter().cloned().map(tx).collect();
             d.sort_by(|a, b| a.partial_cmp(b).unwrap());
             d.dedup_by(|a, b| (*a - *b).abs() < 1e-9 * (1.0 + b.abs()));
             if d.len() <= 12 {
-                d
-            } else if c.log_x {
-                log_ticks(x0, x1)
+                let every_other: Vec<f64> = d.iter().cloned().step_by(2).collect();
+                [vec![d], vec![every_other], x_auto()].concat()
             } else {
-                nice_ticks(x0, x1)
+                x_auto()
             }
         }
-        Ticks::Auto => {
-            if c.log_x {
-                log_ticks(x0, x1)
-            } else {
-                nice_ticks(x0, x1)
-            }
-        }
+        Ticks::Auto => x_auto(),
     };
-    let y_keys = if c.log_y { log_ticks(y0, y1) } else { nice_ticks(y0, y1) };
+    let y_cands = if c.log_y { log_tick_candidates(y0, y1) } else { linear_tick_candidates(y0, y1) };
     let (lx, ly) = (c.log_x, c.log_y);
-    let xf = tick_formatter(&x_keys.iter().map(|v| if lx { 10f64.powf(*v) } else { *v }).collect::<Vec<_>>());
-    let yf = tick_formatter(&y_keys.iter().map(|v| if ly { 10f64.powf(*v) } else { *v }).collect::<Vec<_>>());
+    let to_data = |log: bool, keys: &[f64]| -> Vec<f64> { keys.iter().map(|v| if log { 10f64.powf(*v) } else { *v }).collect() };
+    let tick_font = (FONT, label_size).into_font();
+    let text_size = |s: &str| area.estimate_text_size(s, &tick_font.clone().into_text_style(area)).unwrap_or((8 * s.len() as u32, label_size as u32));
+    let x_area = (label_size * 3.4) as u32;
+    // The plotting area's pixel ranges for a given width of the y label column (the builder
+    // only lays out areas; nothing is drawn until the mesh).
+    let pixels = |y_area: u32| -> Result<(std::ops::Range<i32>, std::ops::Range<i32>)> {
+        let probe = ChartBuilder::on(area)
+            .margin(10)
+            .margin_right(22)
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(Axis::new(x0, x1, vec![]), Axis::new(y0, y1, vec![]))
+            .map_err(perr)?;
+        Ok(probe.plotting_area().get_pixel_range())
+    };
+    // y first (its pixel height does not depend on the label column), then x in what is left:
+    // the first round tick set whose labels keep a gap between neighbours.
+    let (_, ypx) = pixels(60)?;
+    let y_fits = |keys: &[f64]| {
+        let centers: Vec<f64> = keys.iter().map(|k| ypx.end as f64 - (k - y0) / (y1 - y0) * (ypx.end - ypx.start) as f64).collect();
+        let heights: Vec<f64> = tick_labels(&to_data(ly, keys)).iter().map(|l| text_size(l).1 as f64).collect();
+        labels_fit(&centers, &heights, 4.0)
+    };
+    let y_keys = choose_ticks(&y_cands, &y_fits);
+    let y_labels = tick_labels(&to_data(ly, &y_keys));
+    let y_label_w = y_labels.iter().map(|l| text_size(l).0).max().unwrap_or(40);
+    let y_area = y_label_w + (label_size * 2.6) as u32;
+    let (xpx, _) = pixels(y_area)?;
+    let x_fits = |keys: &[f64]| {
+        let centers: Vec<f64> = keys.iter().map(|k| xpx.start as f64 + (k - x0) / (x1 - x0) * (xpx.end - xpx.start) as f64).collect();
+        let widths: Vec<f64> = tick_labels(&to_data(lx, keys)).iter().map(|l| text_size(l).0 as f64).collect();
+        labels_fit(&centers, &widths, label_size)
+    };
+    let x_keys = choose_ticks(&x_cands, &x_fits);
+    let xf = tick_formatter(&to_data(lx, &x_keys));
+    let yf = tick_formatter(&to_data(ly, &y_keys));
     let x_fmt = move |v: &f64| xf(if lx { 10f64.powf(*v) } else { *v });
     let y_fmt = move |v: &f64| yf(if ly { 10f64.powf(*v) } else { *v });
-    // Room for the y tick labels: measure the widest one.
-    let tick_font = (FONT, label_size).into_font();
-    let y_label_w = y_keys
-        .iter()
-        .map(|v| area.estimate_text_size(&y_fmt(v), &tick_font.clone().into_text_style(area)).map(|s| s.0).unwrap_or(40))
-        .max()
-        .unwrap_or(40);
     let mut chart = ChartBuilder::on(area)
         .margin(10)
         .margin_right(22)
-        .x_label_area_size((label_size * 3.4) as u32)
-        .y_label_area_size(y_label_w + (label_size * 2.6) as u32)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
         .build_cartesian_2d(Axis::new(x0, x1, x_keys), Axis::new(y0, y1, y_keys))
         .map_err(perr)?;
     chart
@@ -352,5 +378,5 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Cross::new((tx(p.0), y_edge), 6, col.stroke_width(2)))).map_err(perr)?;
         }
     }
-    Ok(())
+    super::spread::draw_marks(&mut chart, c, color_of, (x0, x1))
 }

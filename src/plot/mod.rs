@@ -19,14 +19,16 @@
 //! ```
 
 mod draw;
+mod layout;
 mod spread;
 mod ticks;
 
-pub use spread::Spread;
+pub use layout::{TextBox, overlapping};
+pub use spread::{Mark, Spread};
 
 use draw::*;
 use ticks::tick_formatter;
-pub use ticks::{fmt_num, fmt_sci, nice_ticks};
+pub use ticks::{choose_ticks, fmt_num, fmt_sci, labels_fit, log_axis_ticks, nice_ticks, tick_labels};
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
@@ -82,7 +84,7 @@ pub enum Ticks {
     Auto,
     /// The distinct x values of the data (≤ 12 of them; otherwise Auto).
     Data,
-    /// These values.
+    /// These values (thinned, like the others, until their labels fit).
     Values(Vec<f64>),
 }
 
@@ -99,6 +101,8 @@ pub struct LineChart {
     pub series: Vec<Series>,
     /// Intervals of series' points (whiskers or bands; see `spread`).
     pub spreads: Vec<Spread>,
+    /// Highlighted points (optima) with their x intervals (see `spread`).
+    pub marks: Vec<Mark>,
     /// Horizontal reference lines with a label (e.g. "speedup 1×").
     pub hlines: Vec<(f64, String)>,
     /// Lines of text under the chart.
@@ -118,6 +122,7 @@ impl LineChart {
             y_range: None,
             series: Vec::new(),
             spreads: Vec::new(),
+            marks: Vec::new(),
             hlines: Vec::new(),
             notes: Vec::new(),
             size: (960, 600),
@@ -173,8 +178,17 @@ impl LineChart {
 
     /// Write `stem.png` and `stem.svg`; returns both paths.
     pub fn save(&self, stem: &Path) -> Result<Vec<PathBuf>> {
+        save_both(self, stem, self.canvas())
+    }
+
+    /// The pixel box of every text the saved image holds (see `layout`).
+    pub fn text_boxes(&self) -> Result<Vec<TextBox>> {
+        layout::text_boxes(self, self.canvas())
+    }
+
+    fn canvas(&self) -> (u32, u32) {
         let (w, h) = self.size;
-        save_both(self, stem, (w, h + notes_height(&self.auto_notes())))
+        (w, h + notes_height(&self.auto_notes()))
     }
 
     fn auto_notes(&self) -> Vec<String> {
@@ -255,12 +269,20 @@ impl Grid {
     }
 
     pub fn save(&self, stem: &Path) -> Result<Vec<PathBuf>> {
+        save_both(self, stem, self.canvas())
+    }
+
+    /// The pixel box of every text the saved image holds (see `layout`).
+    pub fn text_boxes(&self) -> Result<Vec<TextBox>> {
+        layout::text_boxes(self, self.canvas())
+    }
+
+    fn canvas(&self) -> (u32, u32) {
         let (rows, cols) = self.shape();
         let names = self.names();
         let legend_w = if names.len() > 1 { legend_width(&names) } else { 0 };
         let w = self.panel_size.0 * cols as u32 + legend_w;
-        let h = self.panel_size.1 * rows as u32 + 40 + notes_height(&self.notes_all());
-        save_both(self, stem, (w, h))
+        (w, self.panel_size.1 * rows as u32 + 40 + notes_height(&self.notes_all()))
     }
 
     fn draw_root<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -355,8 +377,16 @@ impl BarChart {
     }
 
     pub fn save(&self, stem: &Path) -> Result<Vec<PathBuf>> {
-        let h = 110 + 44 * self.bars.len().max(1) as u32 + notes_height(&self.all_notes());
-        save_both(self, stem, (self.width, h))
+        save_both(self, stem, self.canvas())
+    }
+
+    /// The pixel box of every text the saved image holds (see `layout`).
+    pub fn text_boxes(&self) -> Result<Vec<TextBox>> {
+        layout::text_boxes(self, self.canvas())
+    }
+
+    fn canvas(&self) -> (u32, u32) {
+        (self.width, 110 + 44 * self.bars.len().max(1) as u32 + notes_height(&self.all_notes()))
     }
 
     fn draw_root<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -386,7 +416,13 @@ impl BarChart {
             let a = ((tw + 12.0) / plot_px).min(0.8); // fraction of the axis the text needs
             hi.max((end - a * lo) / (1.0 - a))
         });
-        let x_keys = nice_ticks(lo, hi);
+        let tick_w =
+            |l: &str| area.estimate_text_size(l, &text_style.clone().into_text_style(&area)).map(|s| s.0 as f64).unwrap_or(8.0 * l.len() as f64);
+        let fits = |keys: &[f64]| {
+            let centers: Vec<f64> = keys.iter().map(|v| (v - lo) / (hi - lo) * plot_px).collect();
+            labels_fit(&centers, &tick_labels(keys).iter().map(|l| tick_w(l)).collect::<Vec<_>>(), 14.0)
+        };
+        let x_keys = choose_ticks(&ticks::linear_tick_candidates(lo, hi), &fits);
         let xf = tick_formatter(&x_keys);
         let y_keys: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
         let labels: Vec<String> = self.bars.iter().rev().map(|b| b.label.clone()).collect();

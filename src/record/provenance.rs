@@ -22,16 +22,45 @@ pub struct Provenance {
     pub end_time: String,
 }
 
+/// The build a run came from: the commit of the checkout the binary was built from and its
+/// dirty flag. Two dirty builds of one commit look alike (the uncommitted diff is not
+/// recorded), and so do all builds made outside a git checkout ("unknown").
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Build {
+    pub commit: String,
+    pub dirty: Option<bool>,
+}
+
+impl Build {
+    /// This binary's build.
+    pub fn current() -> Self {
+        let dirty = match env!("NORMLAB_GIT_DIRTY") {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        Build { commit: env!("NORMLAB_GIT_COMMIT").to_string(), dirty }
+    }
+}
+
+/// "14263c3", "14263c3+dirty", "unknown".
+impl std::fmt::Display for Build {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.commit.is_empty() {
+            return write!(f, "unknown");
+        }
+        let short: String = self.commit.chars().take(if self.commit.chars().all(|c| c.is_ascii_hexdigit()) { 7 } else { 40 }).collect();
+        write!(f, "{short}{}", if self.dirty == Some(true) { "+dirty" } else { "" })
+    }
+}
+
 impl Provenance {
     /// Everything but the end time, taken when the run starts.
     pub fn at_start(threads: usize) -> Self {
+        let build = Build::current();
         Self {
-            git_commit: env!("NORMLAB_GIT_COMMIT").to_string(),
-            git_dirty: match env!("NORMLAB_GIT_DIRTY") {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => None,
-            },
+            git_commit: build.commit,
+            git_dirty: build.dirty,
             normlab_version: env!("CARGO_PKG_VERSION").to_string(),
             burn_version: env!("NORMLAB_BURN_VERSION").to_string(),
             host: hostname(),
@@ -40,6 +69,10 @@ impl Provenance {
             start_time: rfc3339(SystemTime::now()),
             end_time: String::new(),
         }
+    }
+
+    pub fn build(&self) -> Build {
+        Build { commit: self.git_commit.clone(), dirty: self.git_dirty }
     }
 
     pub fn finish(mut self) -> Self {

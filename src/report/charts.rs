@@ -19,6 +19,15 @@ impl Chart {
             Chart::Grid(c) => c.save(stem),
         }
     }
+
+    /// The pixel box of every text of the saved image (tests check that none overlap).
+    pub fn text_boxes(&self) -> Result<Vec<crate::plot::TextBox>> {
+        match self {
+            Chart::Line(c) => c.text_boxes(),
+            Chart::Bar(c) => c.text_boxes(),
+            Chart::Grid(c) => c.text_boxes(),
+        }
+    }
 }
 
 /// Save charts under `dir` (names made unique); returns the PNG paths.
@@ -45,50 +54,43 @@ pub fn save_charts(charts: &[(String, Chart)], dir: &Path) -> Result<Vec<PathBuf
 }
 
 impl Analysis {
-    /// Final loss vs LR, one line per value of the swept axis (or per group without an axis).
+    /// The canonical transfer figure (`panels`): one panel per family, final loss vs LR, one
+    /// colour per size, the seeds' min–max as whiskers, η* as a star with its 95% interval,
+    /// one y range for all panels.
     pub fn lr_charts(&self, keep: &dyn Fn(&str) -> bool) -> Vec<(String, Chart)> {
-        let axis_idx: Vec<usize> = self.keys.iter().enumerate().filter(|(_, k)| AXES.contains(&k.as_str())).map(|(i, _)| i).collect();
-        let fam_idx: Vec<usize> = (0..self.keys.len()).filter(|i| !axis_idx.contains(i)).collect();
-        let mut fams: BTreeMap<Vec<String>, Vec<&LrGroup>> = BTreeMap::new();
-        for g in self.lr.iter().filter(|g| keep(&g.arch)) {
-            let f = if axis_idx.is_empty() { Vec::new() } else { pick(&g.key, &fam_idx) };
-            fams.entry(f).or_default().push(g);
+        let ps = self.transfer_panels(keep);
+        if ps.panels.is_empty() {
+            return Vec::new();
         }
-        let mut out = Vec::new();
-        for (fam, mut gs) in fams {
-            let axis_keys = pick(&self.keys, &axis_idx);
-            gs.sort_by(|a, b| {
-                let ka: Vec<f64> = axis_idx.iter().map(|&i| a.key[i].parse().unwrap_or(0.0)).collect();
-                let kb: Vec<f64> = axis_idx.iter().map(|&i| b.key[i].parse().unwrap_or(0.0)).collect();
-                ka.partial_cmp(&kb).unwrap().then(a.label.cmp(&b.label))
-            });
-            let fam_label = if axis_idx.is_empty() { "all groups".to_string() } else { label(&pick(&self.keys, &fam_idx), &fam) };
-            let mut chart = LineChart::new(format!("final val loss vs learning rate — {fam_label}"), "peak learning rate", "final val loss")
-                .log_x()
-                .data_ticks_x();
-            let finite: Vec<f64> = gs.iter().flat_map(|g| g.curve.iter().map(|p| p.1)).filter(|v| v.is_finite()).collect();
-            // Cut exploded (not diverged) losses: above lo + 3·(upper quartile − lo).
-            if let (Some(lo), Some(q75)) = (finite.iter().cloned().reduce(f64::min), quantile(&finite, 0.75)) {
-                let hi = finite.iter().cloned().fold(f64::MIN, f64::max).min(lo + 3.0 * (q75 - lo) + 0.05);
-                chart = chart.y_range(lo - 0.05 * (hi - lo).max(0.01), hi + 0.08 * (hi - lo).max(0.01));
+        let mut charts = Vec::new();
+        let mut notes = Vec::new();
+        for p in &ps.panels {
+            let title = match &p.drift {
+                Some(d) => format!("{}: {d}", p.family),
+                None => p.family.clone(),
+            };
+            let mut c = LineChart::new(title, "peak learning rate", "final val loss").log_x();
+            if let Some((lo, hi)) = ps.y_range {
+                c = c.y_range(lo, hi);
             }
-            for g in &gs {
-                let name = if axis_idx.is_empty() { g.label.clone() } else { label(&axis_keys, &pick(&g.key, &axis_idx)) };
-                let name = match &g.opt {
-                    Some(o) => format!("{name}: η*={}{}", o.bound.prefix(), fmt_lr(o.eta_star)),
-                    None => format!("{name}: all diverged"),
-                };
-                chart = chart.series(name, g.curve.clone());
-                if g.seeds > 1 {
-                    chart = chart.whiskers(self.seed_range(&g.key));
+            for l in &p.lines {
+                c = c.series(l.name.clone(), l.points.iter().map(|q| (q.lr, q.mean)).collect());
+                c = c.whiskers(l.points.iter().filter_map(|q| q.spread.map(|(lo, hi)| (q.lr, lo, hi))).collect());
+                if let Some(o) = &l.optimum {
+                    c = c.mark(o.eta, o.loss, o.interval, o.bound);
                 }
             }
-            if gs.iter().any(|g| g.seeds > 1) {
-                chart = chart.note("Points are seed means, whiskers the seeds' min–max; a diverged seed makes its LR diverged.");
-            }
-            out.push((format!("lr_{}", slug(&fam_label)), Chart::Line(chart)));
+            notes.extend(p.missing.iter().map(|m| format!("{}: {m}", p.family)));
+            charts.push(c);
         }
-        out
+        let n = charts.len();
+        let cols = if n == 4 { 2 } else { n.min(3) };
+        let mut grid = Grid::new("final val loss vs learning rate, one panel per family", charts, cols)
+            .note("★ η* with its 95% seed-bootstrap interval (hollow: at the grid edge, a bound); points: seed means, whiskers: the seeds' min–max.");
+        for m in notes {
+            grid = grid.note(m);
+        }
+        vec![("lr_panels".into(), Chart::Grid(grid))]
     }
 
     /// η* against each swept axis, one line per family (log-log).
@@ -562,17 +564,4 @@ pub(super) fn add_curves(mut chart: LineChart, series: Vec<(String, Vec<(f64, f6
         }
     }
     chart
-}
-
-impl Analysis {
-    /// (lr, min, max) over the seeds' final losses of group `key`, at the LRs where no seed
-    /// diverged (those are drawn as diverged, like their mean).
-    fn seed_range(&self, key: &[String]) -> Vec<(f64, f64, f64)> {
-        let mut by: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-        for r in self.runs.iter().filter(|r| r.key == key && r.is_data()) {
-            let e = by.entry(bits(r.lr)).or_insert((f64::INFINITY, f64::NEG_INFINITY));
-            *e = (e.0.min(r.loss), e.1.max(r.loss));
-        }
-        by.into_iter().filter(|(_, (lo, hi))| lo.is_finite() && hi.is_finite()).map(|(lr, (lo, hi))| (unbits(lr), lo, hi)).collect()
-    }
 }

@@ -1,14 +1,15 @@
 //! `report.html`: one self-contained interactive page per sweep — plotly.js embedded, the
-//! plots' traces built in Rust as JSON (`html/plots.rs`, so tests check them without a
-//! browser) and drawn by a few lines of page script (`html.js`). No network at view time.
+//! plots' traces built in Rust as JSON (`html/`, so tests check them without a browser) and
+//! drawn by a few lines of page script (`html.js`). No network at view time.
 //!
-//! Plots (each only when the sweep has the data): final loss vs LR per group (one point per
-//! run, hover with run id and config, diverged runs as × on a "diverged" line, η* as a star);
-//! validation and training loss per run (one legend entry each, so clicking toggles a run);
-//! η* against each swept axis; the steps-to-loss speedup S against the reference budget.
-//! Intervals are optional everywhere: error bars appear only where an interval exists.
+//! Top to bottom: the verdicts (`Header`), a warning when the runs come from several builds,
+//! the transfer panels (one per family: final loss vs LR per size, η* with its interval),
+//! η* against each swept axis, the steps-to-loss speedup S, the validation and training loss
+//! grouped by config (seed mean and band, with a family / size / LR filter), and the run
+//! table (sortable by any column). Intervals are optional everywhere: error bars appear only
+//! where an interval exists.
 
-use super::Analysis;
+use super::{Analysis, Header, NO_VERDICT, VerdictLine};
 use crate::analysis::runs::Run;
 use crate::plot::fmt_num;
 use crate::record::read_parquet;
@@ -19,6 +20,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod curves;
+mod panels;
 mod plots;
 
 const PLOTLY_JS: &str = include_str!("../../assets/plotly.min.js");
@@ -37,6 +40,10 @@ pub struct Plot {
     pub title: String,
     pub traces: Vec<Value>,
     pub layout: Value,
+    /// Subplots (the transfer panels: one per family); 0 for a single plot.
+    pub panels: usize,
+    /// The page's family / size / LR filter applies (traces carry them in `meta`).
+    pub filterable: bool,
 }
 
 /// One row of the run table.
@@ -50,12 +57,18 @@ pub struct RunRow {
     pub final_val_loss: Option<f64>,
     pub diverged_at: Option<u64>,
     pub error: Option<String>,
+    /// The build that trained it ("14263c3", "14263c3+dirty"), when recorded.
+    pub build: Option<String>,
 }
 
-/// Everything the page shows, embedded as JSON.
+/// Everything the page shows, embedded as JSON (the verdicts and the build warning are also
+/// written into the HTML itself, so they show without script).
 #[derive(Clone, Debug, Serialize)]
 pub struct Page {
     pub title: String,
+    pub verdicts: Vec<VerdictLine>,
+    /// Set when the finished runs come from more than one build.
+    pub build_warning: Option<String>,
     pub status_counts: BTreeMap<String, usize>,
     /// Problems met while building the page (an unreadable curves table, ...), shown on top.
     pub notes: Vec<String>,
@@ -68,6 +81,7 @@ pub struct Page {
 struct Extra {
     diverged_at: Option<u64>,
     error: Option<String>,
+    build: Option<String>,
 }
 
 /// Per run id: (step, train loss) at every logged step and (step, val loss) at eval steps.
@@ -109,12 +123,24 @@ fn read_extras(dir: &Path) -> Result<BTreeMap<String, Extra>> {
         Ok(c) if c.dtype() == &DataType::String => Some(c.str()?.clone()),
         _ => None,
     };
+    let commit = match df.column("prov.git_commit") {
+        Ok(c) if c.dtype() == &DataType::String => Some(c.str()?.clone()),
+        _ => None,
+    };
+    let dirty = match df.column("prov.git_dirty") {
+        Ok(c) => Some(c.cast(&DataType::Boolean)?.bool()?.clone()),
+        Err(_) => None,
+    };
     let mut out = BTreeMap::new();
     for i in 0..df.height() {
         let Some(id) = ids.get(i) else { continue };
         let diverged_at = div.as_ref().and_then(|c| c.get(i)).filter(|x| x.is_finite() && *x >= 0.0).map(|x| x as u64);
         let error = err.as_ref().and_then(|c| c.get(i)).map(str::to_string);
-        out.insert(id.to_string(), Extra { diverged_at, error });
+        let build = commit
+            .as_ref()
+            .and_then(|c| c.get(i))
+            .map(|c| crate::record::provenance::Build { commit: c.to_string(), dirty: dirty.as_ref().and_then(|d| d.get(i)) }.to_string());
+        out.insert(id.to_string(), Extra { diverged_at, error, build });
     }
     Ok(out)
 }
@@ -191,8 +217,8 @@ impl Analysis {
         s
     }
 
-    /// The page's data: plots, run table, status counts and notes.
-    pub fn html_page(&self) -> Result<Page> {
+    /// The page's data: verdicts, plots, run table, status counts and notes.
+    pub fn html_page(&self, header: &Header) -> Result<Page> {
         let mut notes = Vec::new();
         let extras = read_extras(&self.dir)?;
         let curves_path = crate::sweep::merge::curves_path(&self.dir);
@@ -205,11 +231,12 @@ impl Analysis {
             Curves::default()
         };
         let mut plots: Vec<Plot> = Vec::new();
-        plots.extend(self.lr_plot(&extras));
+        plots.extend(self.panels_plot());
         plots.extend(self.eta_plots());
         plots.extend(self.speedup_plot());
-        plots.extend(self.curve_plot("val", "Validation loss per run (click a legend entry to toggle it)", "val loss", &curves.val, &extras));
-        plots.extend(self.curve_plot("train", "Training loss per run", "train loss", &curves.train, &extras));
+        let val = ("val", "Validation loss per config: mean over seeds, band = the seeds' min–max (click a legend entry to toggle it)", "val loss");
+        plots.extend(self.curve_plot(val, &curves.val, &extras));
+        plots.extend(self.curve_plot(("train", "Training loss per config", "train loss"), &curves.train, &extras));
         let none = Extra::default();
         let runs = self
             .runs
@@ -225,34 +252,77 @@ impl Analysis {
                     final_val_loss: finite(r.loss),
                     diverged_at: e.diverged_at,
                     error: e.error.clone(),
+                    build: e.build.clone(),
                 }
             })
             .collect();
         let title = self.dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| self.dir.display().to_string());
-        Ok(Page { title, status_counts: self.counts().0, notes, plots, runs })
+        Ok(Page {
+            title,
+            verdicts: header.verdicts.clone(),
+            build_warning: header.build_warning(),
+            status_counts: self.counts().0,
+            notes,
+            plots,
+            runs,
+        })
     }
+}
+
+/// The verdict block: one item per verdict, or the sentence saying none applies.
+fn verdict_html(page: &Page) -> String {
+    let mut h = String::from("<section id=\"verdicts\">\n<h2>Verdicts</h2>\n");
+    if page.verdicts.is_empty() {
+        h += &format!("<p class=\"no-verdict\">{}</p>\n", html_escape(NO_VERDICT));
+    } else {
+        h += "<ul>\n";
+        for v in &page.verdicts {
+            h += &format!(
+                "<li class=\"verdict\"><b>{}: <span class=\"outcome\">{}</span></b><div class=\"rule\">Rule: {}</div><div class=\"evidence\">Evidence: {}</div>",
+                html_escape(&v.title),
+                html_escape(&v.outcome),
+                html_escape(&v.rule),
+                html_escape(&v.evidence)
+            );
+            if let Some(p) = &v.power {
+                h += &format!("<div class=\"power\">Power: {}</div>", html_escape(p));
+            }
+            h += "</li>\n";
+        }
+        h += "</ul>\n";
+    }
+    h += "</section>\n";
+    if let Some(w) = &page.build_warning {
+        h += &format!("<p id=\"mixed-builds\" class=\"warning\"><b>Mixed builds:</b> {}</p>\n", html_escape(w));
+    }
+    h
 }
 
 /// The whole HTML document for `page`.
 pub fn render(page: &Page) -> Result<String> {
     let data = script_safe_json(page)?;
     let title = html_escape(&format!("normlab report: {}", page.title));
+    let head = verdict_html(page);
     Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<p id=\"summary\"></p>\n<div id=\"notes\"></div>\n\
-         <main id=\"plots\"></main>\n<h2>Runs</h2>\n<table id=\"runs\"></table>\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n{head}<p id=\"summary\"></p>\n<div id=\"notes\"></div>\n\
+         <main id=\"plots\"></main>\n<h2>Runs</h2>\n<p class=\"hint\">Click a column header to sort by it.</p>\n<table id=\"runs\"></table>\n\
          <script>{PLOTLY_JS}</script>\n<script id=\"normlab-data\" type=\"application/json\">{data}</script>\n<script>{PAGE_JS}</script>\n</body>\n</html>\n"
     ))
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}\
 h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}.note{background:#fff3cd;padding:.5em;border:1px solid #e0c36b}\
-table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\
-tr.diverged td{background:#fde2e2}tr.failed td,tr.interrupted td,tr.partial td,tr.pending td{background:#eee;color:#666}";
+#verdicts{border:2px solid #4a6fa5;border-radius:4px;padding:.2em 1em .6em;background:#f4f7fb}#verdicts h2{margin-top:.4em}\
+#verdicts ul{padding-left:1.2em;margin:.3em 0}.verdict{margin:.4em 0}.verdict .rule,.verdict .evidence,.verdict .power{font-size:.9em;color:#444}\
+.warning{background:#fde2e2;border:1px solid #d66;padding:.5em}.hint{font-size:.85em;color:#666}\
+.filter{margin:.3em 0 .6em;font-size:.9em}.filter label{margin-right:1em}\
+table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}th{cursor:pointer;background:#f3f3f3}\
+tr.diverged td{background:#fde2e2}tr.failed td,tr.interrupted td,tr.partial td,tr.pending td,tr.damaged td{background:#eee;color:#666}";
 
 /// Write `dir/report.html` for the analysed sweep; returns its path.
-pub fn write_report_html(a: &Analysis) -> Result<std::path::PathBuf> {
-    let page = a.html_page()?;
+pub fn write_report_html(a: &Analysis, header: &Header) -> Result<std::path::PathBuf> {
+    let page = a.html_page(header)?;
     let path = a.dir.join("report.html");
     crate::record::atomic_write(&path, render(&page)?.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)

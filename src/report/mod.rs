@@ -20,14 +20,18 @@
 mod charts;
 mod derive;
 mod derived;
+mod header;
 mod html;
+mod panels;
 mod tables;
 mod transfer;
 pub mod verdict;
 
 pub use charts::{Chart, save_charts};
 pub use derived::{Derived, derived_frame, to_csv};
+pub use header::{Header, NO_VERDICT, VerdictLine};
 pub use html::{Page, Plot, RunRow, render as render_html, write_report_html};
+pub use panels::{Panel, PanelLine, PanelOptimum, PanelPoint, Panels};
 pub use tables::{md_table, slug};
 
 use crate::analysis::bootstrap::{Interval, OptimumBoot, axis_intervals, gain_interval, optimum_boot, scaled, speedup_interval};
@@ -200,6 +204,8 @@ pub struct ReportSummary {
     pub report_html: PathBuf,
     /// PNGs written (each with an SVG beside it).
     pub plots: Vec<PathBuf>,
+    /// Set when the finished runs come from more than one build.
+    pub build_warning: Option<String>,
     pub runs: usize,
     pub missing: usize,
     pub derived_rows: usize,
@@ -209,6 +215,9 @@ impl fmt::Display for ReportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.main_table)?;
         writeln!(f, "{} runs ({} missing); {} derived numbers", self.runs, self.missing, self.derived_rows)?;
+        if let Some(w) = &self.build_warning {
+            writeln!(f, "warning: {w}")?;
+        }
         writeln!(f, "wrote {}, {}, {}", self.report_md.display(), self.report_csv.display(), self.report_parquet.display())?;
         writeln!(f, "wrote {} (interactive, self-contained)", self.report_html.display())?;
         write!(
@@ -228,7 +237,8 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
     let (charts, skipped) = a.all_charts();
     let plots_dir = dir.join("plots");
     let plots = save_charts(&charts, &plots_dir)?;
-    let md = a.markdown(&plots, skipped);
+    let header = a.header()?;
+    let md = a.markdown(&plots, skipped, &header);
     let report_md = dir.join("report.md");
     crate::record::atomic_write(&report_md, md.as_bytes())?;
     let rows = a.derived();
@@ -237,7 +247,7 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
     crate::record::atomic_write(&report_csv, to_csv(&df)?.as_bytes())?;
     let report_parquet = dir.join("report.parquet");
     write_parquet(&report_parquet, &mut df)?;
-    let report_html = write_report_html(&a)?;
+    let report_html = write_report_html(&a, &header)?;
     let all = |_: &str| true;
     let main_table = if !a.speedups.is_empty() {
         a.speedup_table(&all)
@@ -257,6 +267,7 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
         report_parquet,
         report_html,
         plots,
+        build_warning: header.build_warning(),
         runs: a.runs.len(),
         missing,
         derived_rows: rows.len(),

@@ -186,11 +186,12 @@ impl Analysis {
     }
 
     /// The whole report.md text; `plots` are the saved PNGs (relative to `dir`).
-    pub fn markdown(&self, plots: &[PathBuf], skipped_curves: usize) -> String {
+    pub fn markdown(&self, plots: &[PathBuf], skipped_curves: usize, header: &super::Header) -> String {
         let all = |_: &str| true;
         let (counts, missing) = self.counts();
         let name = self.dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let mut md = format!("# Sweep report: {name}\n\n");
+        md += &header.markdown();
         let c: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         md += &format!(
             "{} runs: {}. {} missing (not done or diverged; ignored below).\nGroup keys (the varying settings other than LR and seed): {}.\n\n",

@@ -48,9 +48,18 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    pub fn line(&self) -> super::VerdictLine {
+        super::VerdictLine {
+            title: self.title.clone(),
+            outcome: self.outcome.to_string(),
+            rule: self.rule.clone(),
+            evidence: self.evidence.clone(),
+            power: self.power.clone(),
+        }
+    }
+
     pub fn markdown(&self) -> String {
-        let power = self.power.as_ref().map(|p| format!(" What would decide it: {p}.")).unwrap_or_default();
-        format!("**Verdict: {}.** Rule: {} Intervals: {}.{power}\n\n", self.outcome, self.rule, self.evidence)
+        format!("{}\n\n", self.line().markdown())
     }
 }
 
@@ -87,12 +96,19 @@ pub fn all_verdicts(a: &Analysis) -> Vec<(VerdictKind, Verdict)> {
         // Claimants whose rules predict the same thing share one verdict (μP's and SP's width
         // rule are both η_hidden ∝ 1/width).
         if let Some(same) = out.iter_mut().find(|(_, w)| w.evidence == v.evidence && w.outcome == v.outcome) {
-            same.1.title = format!("{} = {}", same.1.title, v.title);
+            same.1.title = same.1.title.replacen("'s claim along", &format!("'s and {}'s claims along", claimant_of(k)), 1);
             continue;
         }
         out.push((k, v));
     }
     out
+}
+
+fn claimant_of(k: VerdictKind) -> String {
+    match k {
+        VerdictKind::Claim { claimant, .. } => claimant.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// The verdict of `kind` on this sweep, or `None` when its data are not in the sweep.
@@ -154,9 +170,10 @@ fn claim_verdict(a: &Analysis, axis: &'static str, claimant: ParamName) -> Optio
     let axis_name = crate::analysis::runs::short_key(axis);
     let expected: Vec<String> = expectations.iter().map(|e| format!("{} {} ({})", e.drift.label, e.outcome, fmt_exp(e.exponent))).collect();
     let rule = format!(
-        "{claimant}'s claim along {axis_name}, translated into each family's multipliers, expects: {}. Reproduced when every family's verdict is the expected one and each expected non-zero exponent lies in its interval; not reproduced when a family's verdict is decisive the other way or its interval excludes the expected non-zero exponent; inconclusive otherwise. Each family's verdict: {}.",
+        "{claimant}'s claim along {axis_name}, translated into each family's multipliers, expects: {}. Reproduced when every family's verdict is the expected one and each expected non-zero exponent lies in its interval; not reproduced when a family's verdict is decisive the other way or its interval excludes the expected non-zero exponent; inconclusive otherwise. Each family's verdict: {}; tolerances: {}.",
         expected.join("; "),
-        rule_text(tol)
+        rule_text(tol),
+        a.tolerance_source
     );
     let evidence = expectations.iter().map(|e| family_evidence(e.drift)).collect::<Vec<_>>().join("; ");
     let power: Vec<String> = expectations
@@ -165,7 +182,7 @@ fn claim_verdict(a: &Analysis, axis: &'static str, claimant: ParamName) -> Optio
         .filter_map(|e| Some(format!("{}: {}", e.drift.label, e.drift.transfer.power.as_ref()?)))
         .collect();
     let power = (!power.is_empty() && matches!(outcome, Outcome::Inconclusive { .. })).then(|| power.join("; "));
-    Some(Verdict { title: format!("{claimant} along {axis_name}"), outcome, rule, evidence, power })
+    Some(Verdict { title: format!("{claimant}'s claim along {axis_name}"), outcome, rule, evidence, power })
 }
 
 /// One family's transfer numbers, as the verdicts print them.

@@ -2,6 +2,7 @@
 //! local parallel execution with resume (runner) or Slurm job arrays (slurm) → one merged
 //! Parquet table (merge).
 
+pub mod builds;
 pub mod estimate;
 pub mod merge;
 pub mod plan;

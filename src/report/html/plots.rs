@@ -1,30 +1,54 @@
-//! The plots of report.html as plotly traces + layouts (JSON): loss vs LR, η* vs each swept
-//! axis, the speedup S, and the per-run curves.
+//! The plots of report.html as plotly traces + layouts (JSON): η* vs each swept axis and the
+//! speedup S (the transfer panels are `panels.rs`, the loss curves `curves.rs`), and what
+//! every plot shares: the palette and log axes with round ticks whose labels fit.
 
-use super::super::{Analysis, Drift, LrGroup, SpeedupRow};
-use super::{Extra, MAX_TRAIN_POINTS, Plot, finite, hover_escape, thin};
-use crate::analysis::lr_optimum::{Bound, LrOptimum};
-use crate::analysis::runs::{Run, short_key};
+use super::super::{Analysis, Drift, SpeedupRow};
+use super::{Plot, finite, hover_escape};
+use crate::analysis::runs::short_key;
 use crate::analysis::speedup::Reach;
-use crate::plot::fmt_num;
+use crate::plot::{PALETTE, fmt_num, log_axis_ticks, tick_labels};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// plotly's default colour cycle, so a group's runs, mean line, diverged marks and η* share one.
-const PALETTE: [&str; 10] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+/// Colour `i` of the chart palette (plot::PALETTE), so a series looks alike in PNG and page.
+pub(super) fn color(i: usize) -> String {
+    let c = PALETTE[i % PALETTE.len()];
+    format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+}
+
+/// plotly's 12 px tick labels: about 7 px per character, 15 px tall.
+const TICK_CHAR_PX: f64 = 7.0;
+const TICK_HEIGHT_PX: f64 = 15.0;
+/// The narrowest the page lays out (1200 px wide at most, readable down to ≈ 900 px).
+const PAGE_PX: f64 = 860.0;
+
+/// Plot-area width of one panel when `cols` panels share a row.
+pub(super) fn panel_px(cols: usize) -> f64 {
+    PAGE_PX / cols.max(1) as f64 - 90.0
+}
+
+/// `tickvals` / `ticktext` of a horizontal log axis over [lo, hi] (data units): `data` values
+/// or round ones, whose labels fit on `px` pixels (plot::log_axis_ticks).
+pub(super) fn log_ticks_json(lo: f64, hi: f64, data: &[f64], px: f64) -> Value {
+    let vals = log_axis_ticks(lo, hi, data, px, &|s: &str| s.chars().count() as f64 * TICK_CHAR_PX);
+    json!({"tickmode": "array", "tickvals": vals, "ticktext": tick_labels(&vals)})
+}
+
+/// The same for a vertical log axis of `px` pixels (labels stack: their height counts).
+fn log_ticks_json_y(lo: f64, hi: f64, px: f64) -> Value {
+    let vals = log_axis_ticks(lo, hi, &[], px, &|_| TICK_HEIGHT_PX);
+    json!({"tickmode": "array", "tickvals": vals, "ticktext": tick_labels(&vals)})
+}
+
+/// The range of positive finite values (with a little room), for explicit log ticks.
+fn positive_range(v: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = v.filter(|x| x.is_finite() && *x > 0.0).fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    (lo <= hi).then(|| (lo / 1.15, hi * 1.15))
+}
 
 // ---------------------------------------------------------------------------------------------
 // The interval accessors. Every interval the page shows goes through these, so a change in
 // how the analysis stores intervals touches only this block.
-
-fn at_edge(o: &LrOptimum) -> bool {
-    o.bound != Bound::Interior
-}
-
-/// The seed-bootstrap η* interval of one group (none with fewer than two seeds).
-fn group_eta_interval(g: &LrGroup) -> Option<(f64, f64)> {
-    g.eta_ci.bounds()
-}
 
 /// η* interval of each point of a drift (same order as `points`).
 fn drift_eta_intervals(d: &Drift) -> Vec<Option<(f64, f64)>> {
@@ -37,124 +61,6 @@ fn speedup_interval(r: &SpeedupRow) -> Option<(f64, f64)> {
 }
 
 impl Analysis {
-    pub(super) fn lr_plot(&self, extras: &BTreeMap<String, Extra>) -> Option<Plot> {
-        if self.lr.is_empty() {
-            return None;
-        }
-        let none = Extra::default();
-        let ex = |r: &Run| extras.get(&r.id).unwrap_or(&none);
-        let members = |g: &LrGroup| -> Vec<&Run> { self.runs.iter().filter(|r| r.key == g.key && r.is_data()).collect() };
-        // Diverged runs sit on a line just above the highest finite loss.
-        let finite_losses: Vec<f64> = self.lr.iter().flat_map(&members).filter_map(|r| finite(r.loss)).collect();
-        let (lo, hi) = finite_losses.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
-        let ceiling = if finite_losses.is_empty() { 1.0 } else { hi + 0.08 * (hi - lo).max(0.05 * hi.abs()).max(1e-3) };
-        let mut traces = Vec::new();
-        let mut any_diverged = false;
-        for (i, g) in self.lr.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            let rs = members(g);
-            let (ok, div): (Vec<&Run>, Vec<&Run>) = rs.iter().partition(|r| r.loss.is_finite());
-            traces.push(json!({
-                "type": "scatter", "mode": "markers", "name": g.label, "legendgroup": g.label,
-                "x": ok.iter().map(|r| r.lr).collect::<Vec<_>>(),
-                "y": ok.iter().map(|r| r.loss).collect::<Vec<_>>(),
-                "text": ok.iter().map(|r| self.run_hover(r, ex(r))).collect::<Vec<_>>(),
-                "hovertemplate": "%{text}<br>final val loss %{y:.4f}<extra></extra>",
-                "marker": {"color": color, "size": 8},
-            }));
-            let mean: Vec<(f64, f64)> = g.curve.iter().filter(|p| p.1.is_finite()).cloned().collect();
-            traces.push(json!({
-                "type": "scatter", "mode": "lines", "name": format!("{} (seed mean)", g.label), "legendgroup": g.label,
-                "showlegend": false, "hoverinfo": "skip",
-                "x": mean.iter().map(|p| p.0).collect::<Vec<_>>(), "y": mean.iter().map(|p| p.1).collect::<Vec<_>>(),
-                "line": {"color": color, "width": 1.5},
-            }));
-            if !div.is_empty() {
-                any_diverged = true;
-                traces.push(json!({
-                    "type": "scatter", "mode": "markers", "name": format!("{} (diverged)", g.label), "legendgroup": g.label,
-                    "showlegend": false,
-                    "x": div.iter().map(|r| r.lr).collect::<Vec<_>>(), "y": vec![ceiling; div.len()],
-                    "text": div.iter().map(|r| self.run_hover(r, ex(r))).collect::<Vec<_>>(),
-                    "hovertemplate": "%{text}<extra></extra>",
-                    "marker": {"color": color, "size": 11, "symbol": "x-thin-open", "line": {"width": 2, "color": color}},
-                }));
-            }
-            if let Some(o) = &g.opt {
-                let iv = group_eta_interval(g);
-                let mut note = format!("<b>{}</b><br>η* = {}", hover_escape(&g.label), fmt_num(o.eta_star));
-                if let Some((a, b)) = iv {
-                    note.push_str(&format!(" (interval {}–{})", fmt_num(a), fmt_num(b)));
-                }
-                if at_edge(o) {
-                    note.push_str("<br><i>at the grid edge: a bound, not an optimum</i>");
-                }
-                let mut t = json!({
-                    "type": "scatter", "mode": "markers", "name": format!("{} η*", g.label), "legendgroup": g.label,
-                    "showlegend": false, "x": [o.eta_star], "y": [finite(o.loss_star)], "text": [note],
-                    "hovertemplate": "%{text}<br>loss at η* %{y:.4f}<extra></extra>",
-                    "marker": {"color": color, "size": 15, "symbol": if at_edge(o) { "star-open" } else { "star" }, "line": {"width": 1, "color": "#222"}},
-                });
-                if let Some((a, b)) = iv {
-                    t["error_x"] =
-                        json!({"type": "data", "symmetric": false, "array": [b - o.eta_star], "arrayminus": [o.eta_star - a], "color": color});
-                }
-                traces.push(t);
-            }
-        }
-        let mut layout = base_layout("learning rate", "final validation loss", true, false);
-        if any_diverged {
-            layout["shapes"] = json!([{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": ceiling, "y1": ceiling,
-                "line": {"dash": "dot", "color": "#999", "width": 1}}]);
-            layout["annotations"] = json!([{"xref": "paper", "x": 0, "xanchor": "left", "y": ceiling, "yanchor": "bottom",
-                "text": "diverged", "showarrow": false, "font": {"color": "#666"}}]);
-        }
-        Some(Plot { id: "lr".into(), title: "Final validation loss vs learning rate (× diverged, ★ η*)".into(), traces, layout })
-    }
-
-    pub(super) fn curve_plot(
-        &self,
-        id: &str,
-        title: &str,
-        ylabel: &str,
-        curves: &BTreeMap<String, Vec<(f64, f64)>>,
-        extras: &BTreeMap<String, Extra>,
-    ) -> Option<Plot> {
-        let none = Extra::default();
-        let mut traces = Vec::new();
-        for r in &self.runs {
-            let Some(c) = curves.get(&r.id).filter(|c| !c.is_empty()) else {
-                continue;
-            };
-            let c = thin(c, MAX_TRAIN_POINTS);
-            let dash = match r.status.as_str() {
-                "done" => "solid",
-                "diverged" => "dash",
-                _ => "dot",
-            };
-            // The last point of a run that did not finish carries a mark: × diverged, ○ else.
-            let end_symbol = match r.status.as_str() {
-                "done" => "circle",
-                "diverged" => "x",
-                _ => "circle-open",
-            };
-            let n = c.len();
-            let sizes: Vec<f64> = (0..n).map(|i| if i + 1 == n && r.status != "done" { 10.0 } else { 0.0 }).collect();
-            traces.push(json!({
-                "type": "scatter", "mode": "lines+markers", "name": r.id,
-                "x": c.iter().map(|p| p.0).collect::<Vec<_>>(), "y": c.iter().map(|p| p.1).collect::<Vec<_>>(),
-                "text": self.run_hover(r, extras.get(&r.id).unwrap_or(&none)),
-                "hovertemplate": format!("%{{text}}<br>step %{{x}}<br>{ylabel} %{{y:.4f}}<extra></extra>"),
-                "line": {"dash": dash, "width": 1.5},
-                "marker": {"symbol": end_symbol, "size": sizes},
-            }));
-        }
-        if traces.is_empty() {
-            return None;
-        }
-        Some(Plot { id: id.into(), title: title.into(), traces, layout: base_layout("step", ylabel, false, false) })
-    }
-
     pub(super) fn eta_plots(&self) -> Vec<Plot> {
         let mut axes: Vec<&str> = self.drifts.iter().map(|d| d.axis.as_str()).collect();
         axes.dedup();
@@ -188,9 +94,9 @@ impl Analysis {
                             "name": format!("{} (drift {}×, slope {})", d.label, fmt_num(d.drift), fmt_num(d.slope)),
                             "x": d.points.iter().map(|p| p.0).collect::<Vec<_>>(), "y": d.points.iter().map(|p| p.1).collect::<Vec<_>>(),
                             "text": text, "hovertemplate": "%{text}<extra></extra>",
-                            "marker": {"size": 9, "color": PALETTE[i % PALETTE.len()],
+                            "marker": {"size": 9, "color": color(i),
                                 "symbol": d.points.iter().map(|p| if p.2 { "circle-open" } else { "circle" }).collect::<Vec<_>>()},
-                            "line": {"color": PALETTE[i % PALETTE.len()]},
+                            "line": {"color": color(i)},
                         });
                         if ivs.iter().any(Option::is_some) {
                             let up: Vec<Option<f64>> = d.points.iter().zip(&ivs).map(|(p, iv)| iv.map(|(_, b)| b - p.1)).collect();
@@ -200,11 +106,19 @@ impl Analysis {
                         t
                     })
                     .collect();
+                let ds: Vec<&Drift> = self.drifts.iter().filter(|d| d.axis == *axis).collect();
+                let xs: Vec<f64> = ds.iter().flat_map(|d| d.points.iter().map(|p| p.0)).collect();
+                let ys =
+                    ds.iter().flat_map(|d| d.points.iter().map(|p| p.1).chain(d.eta_ci.iter().filter_map(|c| c.bounds()).flat_map(|(a, b)| [a, b])));
+                let mut layout = base_layout(&name, "η*", true, true);
+                if let (Some((lo, hi)), Some((ylo, yhi))) = (positive_range(xs.iter().cloned()), positive_range(ys)) {
+                    layout["xaxis"]["range"] = json!([lo.log10(), hi.log10()]);
+                    extend(&mut layout["xaxis"], log_ticks_json(lo, hi, &xs, PAGE_PX - 300.0));
+                    layout["yaxis"]["range"] = json!([ylo.log10(), yhi.log10()]);
+                    extend(&mut layout["yaxis"], log_ticks_json_y(ylo, yhi, 380.0));
+                }
                 Plot {
-                    id: format!("eta-{name}"),
-                    title: format!("η* vs {name} (○ at the grid edge)"),
-                    traces,
-                    layout: base_layout(&name, "η*", true, true),
+                    id: format!("eta-{name}"), title: format!("η* vs {name} (○ at the grid edge)"), traces, layout, panels: 0, filterable: false
                 }
             })
             .collect()
@@ -220,7 +134,7 @@ impl Analysis {
         }
         let mut traces = Vec::new();
         for (i, ((ctx, var, rf, _), rows)) in series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = color(i);
             let seq = rows[0].seq_len;
             let name = format!(
                 "{var} vs {rf}{}{}",
@@ -283,19 +197,35 @@ impl Analysis {
                 }));
             }
         }
+        let mut layout = base_layout("reference budget B_ref (steps)", "speedup S", true, false);
+        let budgets: Vec<f64> = self.speedups.iter().map(|r| r.s.budget_ref).collect();
+        if let Some((lo, hi)) = positive_range(budgets.iter().cloned()) {
+            layout["xaxis"]["range"] = json!([lo.log10(), hi.log10()]);
+            extend(&mut layout["xaxis"], log_ticks_json(lo, hi, &budgets, PAGE_PX - 300.0));
+        }
         Some(Plot {
             id: "speedup".into(),
             title: "Steps-to-loss speedup S = B_ref / B_var (▲ S is a lower bound, ▼ an upper bound; dashed: wall-clock)".into(),
             traces,
-            layout: base_layout("reference budget B_ref (steps)", "speedup S", true, false),
+            layout,
+            panels: 0,
+            filterable: false,
         })
     }
 }
 
-fn base_layout(x: &str, y: &str, logx: bool, logy: bool) -> Value {
+/// Add the fields of `extra` (an object) to `v` (an object).
+pub(super) fn extend(v: &mut Value, extra: Value) {
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+}
+
+/// A single plot's layout; tick labels stay horizontal (plotly would tilt crowded ones).
+pub(super) fn base_layout(x: &str, y: &str, logx: bool, logy: bool) -> Value {
     json!({
-        "xaxis": {"title": {"text": x}, "type": if logx { "log" } else { "linear" }},
-        "yaxis": {"title": {"text": y}, "type": if logy { "log" } else { "linear" }},
+        "xaxis": {"title": {"text": x}, "type": if logx { "log" } else { "linear" }, "tickangle": 0},
+        "yaxis": {"title": {"text": y}, "type": if logy { "log" } else { "linear" }, "tickangle": 0},
         "hovermode": "closest", "margin": {"t": 30}, "height": 480,
         "legend": {"font": {"size": 11}},
     })
