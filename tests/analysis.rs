@@ -657,7 +657,11 @@ fn angpt_ladder_verdict_reads_the_paired_gain_over_gpt_plus() {
     let dest = dir.join("fig");
     normlab::figures::draw("angpt-ladder", &dir, &dest).unwrap();
     let md = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(md.contains("**anGPT over GPT+ (ablation ladder): reproduced.** Rule: the paper's headline is anGPT ahead of GPT+") && md.contains("95% (seeds paired)"), "{md}");
+    assert!(
+        md.contains("**anGPT over GPT+ (ablation ladder): reproduced.** Rule: the paper's headline is anGPT ahead of GPT+")
+            && md.contains("95% (seeds paired)"),
+        "{md}"
+    );
     // anGPT behind GPT+ by the same margin: contradicted.
     let a = run(&[1.0, 2.0, 3.0], 0.015);
     assert_eq!(verdict("angpt-ladder", &a).unwrap().outcome, Outcome::NotReproduced);

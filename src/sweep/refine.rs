@@ -164,7 +164,10 @@ pub fn propose(seeds: &[Vec<(f64, f64)>], target: f64, n: usize) -> (State, Vec<
             let half = target.sqrt().max(1.05);
             let below = lrs.iter().rev().find(|&&x| x <= e * 1.02).map_or(f64::INFINITY, |&x| e / x);
             let above = lrs.iter().find(|&&x| x >= e / 1.02).map_or(f64::INFINITY, |&x| x / e);
-            let bracket = [(below > half * 1.02).then(|| e / half), (above > half * 1.02).then(|| e * half)];
+            let mut bracket = [(below > half * 1.02).then(|| e / half), (above > half * 1.02).then(|| e * half)];
+            if above > below {
+                bracket.reverse(); // the wider side first
+            }
             let around = [-0.5, 0.5, 0.0, -0.25, 0.25, -0.75, 0.75].iter().map(|p| e * step.powf(*p));
             bracket.into_iter().flatten().chain(around).collect()
         }
@@ -259,14 +262,13 @@ pub fn stage(coarse: &[PlannedRun], r: &Refine, seeds: &[u64], sweep_name: &str,
     let show = |i: &Interval| i.show(|v| format!("{v:.3e}"));
     for round in 0..=r.rounds {
         let mut todo = Vec::new();
-        let mut states = Vec::new();
-        for g in gs.iter_mut() {
-            let (state, lrs) = propose(&seed_points(g, out), r.target, r.points);
-            states.push(state.clone());
-            if round == r.rounds {
-                continue; // the last pass only reports
-            }
-            for lr in lrs {
+        let (states, proposals): (Vec<State>, Vec<Vec<f64>>) = gs.iter().map(|g| propose(&seed_points(g, out), r.target, r.points)).unzip();
+        // The last pass only reports. The budget goes breadth-first: every group's first new LR
+        // before any group's second, so a small budget does not starve the groups planned last.
+        let depth = if round == r.rounds { 0 } else { proposals.iter().map(Vec::len).max().unwrap_or(0) };
+        for k in 0..depth {
+            for (g, lrs) in gs.iter_mut().zip(&proposals) {
+                let Some(&lr) = lrs.get(k) else { continue };
                 if budget < seeds.len() {
                     break;
                 }
