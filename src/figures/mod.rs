@@ -6,6 +6,7 @@
 //! Add a figure: add an entry to `FIGURES` and a match arm in `draw` that picks the charts
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
+pub mod compute_multiplier;
 pub mod data;
 pub mod verdict;
 
@@ -38,7 +39,7 @@ impl Figure {
     }
 }
 
-static FIGURES: [Figure; 10] = [
+static FIGURES: [Figure; 11] = [
     Figure {
         name: "ngpt-fig1",
         description: "validation loss vs step, GPT vs nGPT, at the largest budget of the speedup sweep",
@@ -89,6 +90,13 @@ static FIGURES: [Figure; 10] = [
         paper: "μP (TP-V; mup README): η* stable across width under μP, drifts under SP",
     },
     Figure {
+        name: "compute-multiplier",
+        description: "compute frontiers of GPT, GPT+, nGPT, anGPT over 4 sizes (d 32–80, L 2–5, T = 64) with fitted laws L = E + A·C^(−α), rollout check, and the multiplier M(L) over GPT in FLOPs, steps and wall-clock",
+        sweep: "compute-ladder.toml",
+        cpu_cost: "CPU_COST_PLACEHOLDER",
+        paper: "anGPT: ≈ 1.4× over GPT+ from 32M to 1B with GPT+'s scaling exponent; nGPT: 4×/10×/20× fewer steps, growing with the run",
+    },
+    Figure {
         name: "coord-check",
         description: "activation RMS per module vs width for the first steps (flat = μP-correct)",
         sweep: "`normlab coord-check` × 4",
@@ -127,6 +135,9 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
     let Some(fig) = get(name) else { bail!("unknown figure {name:?}; known: {}", FIGURES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")) };
     if name == "coord-check" {
         return draw_coord_check(fig, sweep_out_dir, dest);
+    }
+    if name == "compute-multiplier" {
+        return compute_multiplier::draw(fig, sweep_out_dir, dest);
     }
     if !fig.is_sweep() {
         bail!("figure {name} is not yet drawable: its data come from {}, whose output `figures::draw` does not read yet", fig.sweep);

@@ -117,11 +117,13 @@ impl Analysis {
             drifts: Vec::new(),
             speedups: Vec::new(),
             ladder: Vec::new(),
+            compute_ladder: None,
             comparisons: Vec::new(),
             curves,
         };
         a.lr_transfer();
         a.comparisons();
+        a.compute_ladder = ComputeLadder::derive(&a).transpose();
         Ok(a)
     }
 

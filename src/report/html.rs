@@ -208,6 +208,11 @@ impl Analysis {
         plots.extend(self.lr_plot(&extras));
         plots.extend(self.eta_plots());
         plots.extend(self.speedup_plot());
+        match &self.compute_ladder {
+            Some(Ok(l)) => plots.extend(l.html_plots()),
+            Some(Err(why)) => notes.push(format!("compute ladder refused: {why}")),
+            None => {}
+        }
         plots.extend(self.curve_plot("val", "Validation loss per run (click a legend entry to toggle it)", "val loss", &curves.val, &extras));
         plots.extend(self.curve_plot("train", "Training loss per run", "train loss", &curves.train, &extras));
         let none = Extra::default();

@@ -13,17 +13,23 @@
 //!   a bootstrap interval over seeds, and the wall-clock speedup S ÷ step-time ratio. With
 //!   several LRs per budget, each budget uses its best LR (seed-mean final loss).
 //! - **Ablation ladder**: final loss per variant at the largest common budget.
+//! - **Compute ladder**, when sizes and budgets both vary: per variant the compute frontier and
+//!   its fitted law L = E + A·C^(−α), the rollout check, and the compute multiplier M(L) over
+//!   GPT (and anGPT's over GPT+) in FLOPs, steps, tokens and wall-clock (`compute_ladder.rs`).
 //!
 //! Runs that are not `done` or `diverged` (pending, partial, failed, interrupted) are not data:
 //! they are counted as missing, so a partial sweep still gets a report.
 
 mod charts;
+mod compute_ladder;
+mod compute_ladder_view;
 mod derive;
 mod derived;
 mod html;
 mod tables;
 
 pub use charts::{Chart, save_charts};
+pub use compute_ladder::{AxisFit, ComputeLadder, CostAxis, EXTRAPOLATE, Level, MIN_SIZES, Variant, VsReference};
 pub use derived::{Derived, derived_frame, to_csv};
 pub use html::{Page, Plot, RunRow, render as render_html, write_report_html};
 pub use tables::{md_table, slug};
@@ -153,6 +159,8 @@ pub struct Analysis {
     pub drifts: Vec<Drift>,
     pub speedups: Vec<SpeedupRow>,
     pub ladder: Vec<LadderRow>,
+    /// The compute ladder, when sizes and budgets both vary (`Err`: refused, with why).
+    pub compute_ladder: Option<std::result::Result<ComputeLadder, String>>,
     comparisons: Vec<Comparison>,
     curves: BTreeMap<String, Vec<(f64, f64)>>,
 }
