@@ -41,15 +41,23 @@ fn all_seeds(cells: &[Cell]) -> Vec<usize> {
     (0..cells.iter().map(|c| c.losses.len()).max().unwrap_or(0)).collect()
 }
 
-/// The frontier (cell indices, and their (cost, mean loss)) and the law fitted to it, from the
-/// drawn seeds' means, leaving out the cells of size `without` (the rollout).
-fn fit_draw(cells: &[Cell], draw: &[usize], without: Option<usize>) -> (Vec<usize>, Vec<(f64, f64)>, Result<PowerLaw, FitError>) {
+/// A frontier and the law fitted to it.
+struct FrontierFit {
+    /// Cell indices, by cost.
+    cells: Vec<usize>,
+    /// Their (cost, mean loss).
+    points: Vec<(f64, f64)>,
+    law: Result<PowerLaw, FitError>,
+}
+
+/// The frontier of the drawn seeds' means and its law, leaving out the cells of size
+/// `without` (the rollout).
+fn fit_draw(cells: &[Cell], draw: &[usize], without: Option<usize>) -> FrontierFit {
     let means: Vec<(f64, f64)> =
         cell_means(cells, draw).into_iter().zip(cells).map(|(m, c)| if Some(c.size) == without { (m.0, f64::NAN) } else { m }).collect();
     let front = frontier(&means);
-    let pts: Vec<(f64, f64)> = front.iter().map(|&i| means[i]).collect();
-    let law = fit_power_law(&pts);
-    (front, pts, law)
+    let points: Vec<(f64, f64)> = front.iter().map(|&i| means[i]).collect();
+    FrontierFit { law: fit_power_law(&points), cells: front, points }
 }
 
 /// A variant's law with its intervals and every draw's law (for the multipliers).
@@ -83,10 +91,10 @@ impl LawFit {
 /// The law of `cells` with seed-bootstrap intervals for E, A and α.
 pub fn fit_ladder(cells: &[Cell], draws: usize) -> LawFit {
     let seeds = cells.iter().map(|c| c.losses.iter().filter(|l| !l.is_nan()).count()).max().unwrap_or(0);
-    let (front, points, law) = fit_draw(cells, &all_seeds(cells), None);
+    let FrontierFit { cells: front, points, law } = fit_draw(cells, &all_seeds(cells), None);
     let n = all_seeds(cells).len();
     let draws: Vec<Option<PowerLaw>> =
-        if n < 2 { Vec::new() } else { seed_draws(n, draws).iter().map(|d| fit_draw(cells, d, None).2.ok()).collect() };
+        if n < 2 { Vec::new() } else { seed_draws(n, draws).iter().map(|d| fit_draw(cells, d, None).law.ok()).collect() };
     let of = |f: fn(&PowerLaw) -> f64| draws.iter().map(|d| d.as_ref().map_or(f64::NAN, f)).collect::<Vec<f64>>();
     let (e, a, alpha) = match &law {
         Ok(l) => (
@@ -156,11 +164,19 @@ pub fn trend(reference: &LawFit, var: &LawFit, levels: &[f64]) -> Option<(f64, I
     Some((est, interval(est, &reps, reference.seeds.min(var.seeds), Scale::Linear)))
 }
 
+/// One of the largest size's frontier cells against the law of the smaller sizes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RolloutTarget {
+    pub cell: usize,
+    pub cost: f64,
+    pub measured: f64,
+    pub predicted: f64,
+}
+
 /// The rollout: the law of every size but the largest, against the largest size's frontier cells.
 #[derive(Clone, Debug)]
 pub struct Rollout {
-    /// (cell, cost, measured loss, predicted loss) of each of the largest size's frontier cells.
-    pub targets: Vec<(usize, f64, f64, f64)>,
+    pub targets: Vec<RolloutTarget>,
     /// Mean of measured − predicted over the targets (> 0: the law promised too little loss).
     pub error: f64,
     pub ci: Interval,
@@ -178,16 +194,16 @@ pub enum RolloutError {
 pub fn rollout(cells: &[Cell], draws: usize) -> Result<Rollout, RolloutError> {
     let largest = cells.iter().map(|c| c.size).max().ok_or(RolloutError::NotOnFrontier)?;
     let all = all_seeds(cells);
-    let (front, _, _) = fit_draw(cells, &all, None);
-    let targets: Vec<usize> = front.into_iter().filter(|&i| cells[i].size == largest).collect();
+    let targets: Vec<usize> = fit_draw(cells, &all, None).cells.into_iter().filter(|&i| cells[i].size == largest).collect();
     if targets.is_empty() {
         return Err(RolloutError::NotOnFrontier);
     }
-    let error_of = |draw: &[usize]| -> Result<(f64, Vec<(usize, f64, f64, f64)>), FitError> {
-        let law = fit_draw(cells, draw, Some(largest)).2?;
+    let error_of = |draw: &[usize]| -> Result<(f64, Vec<RolloutTarget>), FitError> {
+        let law = fit_draw(cells, draw, Some(largest)).law?;
         let means = cell_means(cells, draw);
-        let rows: Vec<(usize, f64, f64, f64)> = targets.iter().map(|&i| (i, means[i].0, means[i].1, law.loss(means[i].0))).collect();
-        Ok((rows.iter().map(|r| r.2 - r.3).sum::<f64>() / rows.len() as f64, rows))
+        let rows: Vec<RolloutTarget> =
+            targets.iter().map(|&i| RolloutTarget { cell: i, cost: means[i].0, measured: means[i].1, predicted: law.loss(means[i].0) }).collect();
+        Ok((rows.iter().map(|r| r.measured - r.predicted).sum::<f64>() / rows.len() as f64, rows))
     };
     let (error, rows) = error_of(&all).map_err(RolloutError::NoLaw)?;
     let seeds = cells.iter().map(|c| c.losses.iter().filter(|l| !l.is_nan()).count()).max().unwrap_or(0);
