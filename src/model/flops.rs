@@ -120,8 +120,9 @@ mod tests {
         assert!(total("ngpt", "") > total("gpt_plus", "") && total("gpt_plus", "") > total("angpt", ""));
         assert!(total("ngpt", "[model.norm]\nno_qk_norm = true\n") < total("ngpt", ""));
         assert!(total("angpt", "[model.norm]\nexact_qk_norm = false\n") < total("angpt", ""));
-        // At this small shape the overheads are a few percent of the step.
+        // Normalizations are O(d) per token against the matrices' O(d²): under 2% even at d = 64
+        // (0.72%), though they take 3–11% of nGPT's step time (README, compute ladder).
         let over = total("ngpt", "") / gpt - 1.0;
-        assert!((0.01..0.10).contains(&over), "nGPT/GPT − 1 = {over:.4}");
+        assert!((0.005..0.02).contains(&over), "nGPT/GPT − 1 = {over:.4}");
     }
 }
