@@ -94,6 +94,8 @@ pub struct VsReference {
     pub extrapolated: Option<Multiplier>,
     /// d ln M / d ln C_ref across the levels both reached.
     pub trend: Option<(f64, Interval)>,
+    /// Why `common` or `extrapolated` is missing (a law whose floor lies above the level).
+    pub unreached: Vec<String>,
     /// Why there is no multiplier (a law missing or unresolved).
     pub note: Option<String>,
 }
@@ -296,6 +298,7 @@ fn compare(reference: &Variant, var: &Variant, axis: CostAxis) -> VsReference {
         common: None,
         extrapolated: None,
         trend: None,
+        unreached: Vec::new(),
         note: None,
     };
     let (ra, va) = (reference.axis(axis), var.axis(axis));
@@ -316,14 +319,25 @@ fn compare(reference: &Variant, var: &Variant, axis: CostAxis) -> VsReference {
     let (rl, vl): (Vec<f64>, Vec<f64>) = (rf.points.iter().map(|p| p.1).collect(), vf.points.iter().map(|p| p.1).collect());
     let var_best = vl.iter().cloned().fold(f64::INFINITY, f64::min);
     let common_level = rl.iter().cloned().fold(f64::INFINITY, f64::min).max(var_best);
-    c.levels = multipliers(rf, vf, &rl).into_iter().map(|m| Level { var_reached: m.level >= var_best, m }).collect();
-    c.common = multipliers(rf, vf, &[common_level]).pop();
     let both: Vec<f64> = rl.iter().cloned().filter(|&l| l >= common_level).collect();
     c.trend = trend(rf, vf, &both);
     let c_max = ra.cells.iter().chain(&va.cells).map(|x| x.cost).fold(0.0, f64::max);
-    if let Ok(law) = &rf.law {
-        c.extrapolated = multipliers(rf, vf, &[law.loss(EXTRAPOLATE * c_max)]).pop();
+    let (Ok(r), Ok(v)) = (&rf.law, &vf.law) else { unreachable!("checked above") };
+    let at = |level: f64, what: &str, unreached: &mut Vec<String>| {
+        let m = multipliers(rf, vf, &[level]).pop();
+        if m.is_none() {
+            let (who, e) = if r.cost_at(level).is_none() { (&reference.label, r.e) } else { (&var.label, v.e) };
+            unreached.push(format!("{what} (loss {level:.4}): {who}'s law never reaches it (its floor E = {e:.4})"));
+        }
+        m
+    };
+    for &level in &rl {
+        if let Some(m) = at(level, "a loss the reference measured", &mut c.unreached) {
+            c.levels.push(Level { var_reached: m.level >= var_best, m });
+        }
     }
+    c.common = at(common_level, "the lowest loss both reached", &mut c.unreached);
+    c.extrapolated = at(r.loss(EXTRAPOLATE * c_max), &format!("the extrapolation to {}× the largest cost", fmt_num(EXTRAPOLATE)), &mut c.unreached);
     if c.levels.is_empty() {
         c.note = Some("the variant's law never reaches the reference's measured losses".into());
     }

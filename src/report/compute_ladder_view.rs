@@ -39,6 +39,35 @@ impl ComputeLadder {
         Some((f(&c.reference)?, f(&c.variant)?))
     }
 
+    /// What a finished ladder sweep prints: per pair, M in FLOPs at the lowest loss both
+    /// reached and extrapolated, and the trend.
+    pub fn summary_table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .comparisons
+            .iter()
+            .filter(|c| c.axis == CostAxis::Flops)
+            .map(|c| {
+                let pair = format!("{} vs {}", c.variant, c.reference);
+                match &c.note {
+                    Some(n) => vec![pair, format!("no multiplier: {n}"), "—".into(), "—".into()],
+                    None => vec![
+                        pair,
+                        c.common.as_ref().map_or("— (see report.md)".into(), |m| format!("{} at loss {:.4}", m_text(m), m.level)),
+                        c.extrapolated.as_ref().map_or("— (see report.md)".into(), m_text),
+                        c.trend.map_or("—".into(), |t| format!("{:+.3} (95% {})", t.0, t.1.show(|v| format!("{v:+.3}")))),
+                    ],
+                }
+            })
+            .collect();
+        let headers = [
+            "variant vs reference",
+            "M in FLOPs at the lowest loss both reached",
+            "M extrapolated to 10× the largest compute",
+            "trend d ln M / d ln C",
+        ];
+        md_table(&headers.map(String::from), &rows)
+    }
+
     pub fn markdown(&self) -> String {
         let mut md = format!(
             "Sizes (width and depth grown together): {}; context T = {}; seeds {}. M(L) = C_ref(L) / C_var(L) at matched loss, reference {}; \
@@ -128,6 +157,17 @@ impl ComputeLadder {
             }
             if let Some(m) = &c.extrapolated {
                 rows.push(row(m, format!("**extrapolation**: the reference's law at {}× the largest cost", fmt_num(EXTRAPOLATE))));
+            }
+            for why in &c.unreached {
+                rows.push(vec![
+                    pair.clone(),
+                    c.axis.name().into(),
+                    "—".into(),
+                    format!("no multiplier at {why}"),
+                    "—".into(),
+                    "—".into(),
+                    "—".into(),
+                ]);
             }
             let reading = match c.trend.as_ref().map(|t| (t.0, t.1.bounds())) {
                 Some((_, Some((lo, _)))) if lo > 0.0 => "grows with compute",

@@ -218,7 +218,9 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
     write_parquet(&report_parquet, &mut df)?;
     let report_html = write_report_html(&a)?;
     let all = |_: &str| true;
-    let main_table = if !a.speedups.is_empty() {
+    let main_table = if let Some(Ok(l)) = &a.compute_ladder {
+        l.summary_table()
+    } else if !a.speedups.is_empty() {
         a.speedup_table(&all)
     } else if a.lr_sweep {
         a.lr_table(&all)
