@@ -2,8 +2,10 @@
 # CI check of the multi-machine path on a live one-node Slurm: submit sweeps/smoke.toml as a
 # 2-task job array with `normlab sweep submit`, wait for it and its merge job, then check the
 # merged table equals a local `--jobs 1` run of the same sweep (same run ids, same final losses).
-# Then sweeps/smoke-refine.toml (a [refine] table, 2 rounds): each round must run as its own job
-# array chained by the `sweep refine-step` driver jobs, and end equal to the local runner.
+# Then sweeps/compute-ladder.toml at a tiny size (2-task array, merged table equal to a local
+# run's, the ladder in the report), and sweeps/smoke-refine.toml (a [refine] table, 2 rounds):
+# each round must run as its own job array chained by the `sweep refine-step` driver jobs, and
+# end equal to the local runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LC=scripts/slurm/local-cluster.sh
@@ -28,6 +30,29 @@ $BIN sweep smoke.toml --out "$work/local" --jobs 1 --quiet
 $BIN sweep merge "$work/local"
 $BIN sweep diff "$work/slurm" "$work/local"
 echo "ci-slurm: grid sweep PASS"
+
+# The compute ladder (sweeps/compute-ladder.toml) at a tiny size: the same file with 48-step
+# runs (branches at 12 and 24) and 2 seeds, 32 runs as a 2-task array; the merged table must
+# equal a local run's, every row must carry its FLOPs, and the report must derive the ladder.
+t0=$(date +%s)
+TINY=(--set sweep.seeds=[1,2] --set base.train.steps=48 --set "base.train.branches=[12,24]" --set base.train.eval_every=12
+      --set base.train.checkpoint_every=24 --set base.optim.warmup_steps=4)
+L=$work/ladder
+$BIN sweep submit sweeps/compute-ladder.toml --slurm --array-size 2 --cpus-per-task 1 --out "$L" "${TINY[@]}" | tee "$work/lsubmit.txt"
+array=$(sed -n 's/^submitted array job \([0-9]*\).*merge job \([0-9]*\)$/\1/p' "$work/lsubmit.txt")
+merge=$(sed -n 's/^submitted array job \([0-9]*\).*merge job \([0-9]*\)$/\2/p' "$work/lsubmit.txt")
+[ -n "$array" ] && [ -n "$merge" ] || { echo "ci-slurm: could not parse the ladder's job ids"; exit 1; }
+bash "$LC" wait "$array" 900 || { tail -n +1 "$L"/slurm/*.log; exit 1; }
+bash "$LC" wait "$merge" 120 || { tail -n +1 "$L"/slurm/*.log; exit 1; }
+echo "ci-slurm: ladder array + merge finished in $(( $(date +%s) - t0 )) s"
+$BIN sweep compute-ladder.toml --out "$work/llocal" --jobs 1 --quiet "${TINY[@]}" >/dev/null 2>&1
+$BIN sweep merge "$work/llocal"
+$BIN sweep diff "$L" "$work/llocal"
+$BIN report "$L" >/dev/null
+grep -q "^## Compute ladder: frontiers, fitted laws, compute multipliers" "$L/report.md" || { echo "ci-slurm: no compute ladder in $L/report.md"; exit 1; }
+nof=$(grep -L '"flops_per_step": [0-9]' "$L"/runs/*/summary.json || true)
+[ -z "$nof" ] || { echo "ci-slurm: summaries without flops_per_step: $nof"; exit 1; }
+echo "ci-slurm: compute ladder PASS"
 
 # [refine] on Slurm: follow the chain round by round through <out>/slurm/rounds.tsv (round,
 # array job, driver job, runs, tasks; appended by each submission).

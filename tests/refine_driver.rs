@@ -43,6 +43,8 @@ fn fake_done(out: &Path, r: &PlannedRun) {
         diverged_at: None,
         seed: r.cfg.seed,
         n_params: 1,
+        flops_per_step: None,
+        vocab_size: None,
         normlab_version: "test".into(),
         backend: "flex".into(),
         threads: 1,

@@ -1,10 +1,13 @@
 //! Turning a merged sweep table into numbers: η* per group (lr_optimum), steps-to-loss
-//! speedups (speedup), their seed-bootstrap intervals (bootstrap); runs turns the merged
-//! table into typed rows and group keys.
+//! speedups (speedup), their seed-bootstrap intervals (bootstrap), compute frontiers with
+//! fitted scaling laws (scaling_law) and the compute multipliers read off them
+//! (compute_multiplier); runs turns the merged table into typed rows and group keys.
 
 pub mod bootstrap;
+pub mod compute_multiplier;
 pub mod lr_optimum;
 pub mod runs;
+pub mod scaling_law;
 pub mod speedup;
 pub mod transfer;
 

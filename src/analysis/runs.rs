@@ -41,7 +41,7 @@ pub fn short_key(key: &str) -> String {
 }
 
 /// A cell as text: integers without ".0", other numbers in shortest form, null = "".
-fn cell(c: &Column, i: usize) -> String {
+pub fn cell(c: &Column, i: usize) -> String {
     match c.dtype() {
         DataType::String => c.str().ok().and_then(|s| s.get(i)).unwrap_or("").to_string(),
         _ => match c.cast(&DataType::Float64).ok().and_then(|c| c.f64().ok().and_then(|f| f.get(i))) {
@@ -124,6 +124,10 @@ pub struct Run {
     /// Final validation loss; +∞ for diverged runs, NaN when missing.
     pub loss: f64,
     pub step_time_s: f64,
+    /// Training FLOPs of one step (`flops_per_step`; NaN in tables of older builds).
+    pub flops_per_step: f64,
+    /// Tokens trained (`tokens`; a cool-down branch's own budget), NaN when missing.
+    pub tokens: f64,
     /// `cfg.param.scale_horizon` (νGPT's m_data factor on), when recorded.
     pub scale_horizon: Option<bool>,
 }
@@ -160,6 +164,7 @@ pub fn runs(df: &DataFrame, keys: &[String]) -> Result<Vec<Run>> {
     let (lr, seed, steps, seq, width, depth) = (f64_col(LR), f64_col(SEED), f64_col(STEPS), f64_col(SEQ_LEN), f64_col(WIDTH), f64_col(DEPTH));
     let loss = f64_col("final_val_loss");
     let st = f64_col("step_time_s");
+    let (flops, tokens) = (f64_col("flops_per_step"), f64_col("tokens"));
     let sh = f64_col("cfg.param.scale_horizon");
     let key_cols: Vec<Vec<String>> = keys.iter().map(|k| str_col(Some(k))).collect();
     Ok((0..n)
@@ -177,6 +182,8 @@ pub fn runs(df: &DataFrame, keys: &[String]) -> Result<Vec<Run>> {
             depth: depth[i],
             loss: if status[i] == "diverged" { f64::INFINITY } else { loss[i] },
             step_time_s: st[i],
+            flops_per_step: flops[i],
+            tokens: tokens[i],
             scale_horizon: if sh[i].is_nan() { None } else { Some(sh[i] != 0.0) },
         })
         .collect())

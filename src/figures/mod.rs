@@ -6,6 +6,7 @@
 //! Add a figure: add an entry to `FIGURES` and a match arm in `draw` that picks the charts
 //! and tables from `report::Analysis` (or reads its own data file, as coord-check does).
 
+pub mod compute_multiplier;
 pub mod data;
 
 use crate::analysis::runs::{DEPTH, STEPS, WIDTH};
@@ -31,8 +32,8 @@ pub struct Figure {
     pub cpu_cost: &'static str,
     /// The paper's figure and headline number.
     pub paper: &'static str,
-    /// The verdict it reads (report::verdict), if any has an interval rule.
-    pub verdict: Option<VerdictKind>,
+    /// The verdicts it reads (report::verdict); empty when none has an interval rule.
+    pub verdicts: &'static [VerdictKind],
 }
 
 impl Figure {
@@ -42,14 +43,14 @@ impl Figure {
     }
 }
 
-static FIGURES: [Figure; 10] = [
+static FIGURES: [Figure; 11] = [
     Figure {
         name: "ngpt-fig1",
         description: "validation loss vs step, GPT vs nGPT, at the largest budget of the speedup sweep",
         sweep: "speedup.toml",
         cpu_cost: "shared with ngpt-speedup",
         paper: "nGPT Fig. 1: nGPT at 20k iterations matches GPT at 200k (10×, 1B, 4k context)",
-        verdict: Some(VerdictKind::SpeedupLargestBudget),
+        verdicts: &[VerdictKind::SpeedupLargestBudget],
     },
     Figure {
         name: "ngpt-speedup",
@@ -57,7 +58,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "speedup.toml",
         cpu_cost: "≈ 49 min wall, 97 CPU-min, measured on an idle 2-core AMD EPYC Zen 4 (2026-12-02: 16 WSD runs of 7000 steps with cool-down branches at 875/1750/3500, d=64 L=2, T 64–512 at 2048 tokens/step, 2 seeds: a third would bring it to ≈ 145 CPU-min) + 10 min wall, 15 CPU-min of LR tuning (speedup-lr.toml, 40 runs)",
         paper: "nGPT Fig. 2: 4× / 10× / 20× fewer steps at 1k / 4k / 8k context",
-        verdict: Some(VerdictKind::SpeedupContext),
+        verdicts: &[VerdictKind::SpeedupContext],
     },
     Figure {
         name: "angpt-ladder",
@@ -65,7 +66,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "angpt-ladder.toml",
         cpu_cost: "≈ 12 min wall, 23 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 18 runs: d=64 L=4 T=128, 1000 steps, 3 seeds)",
         paper: "anGPT: 1.40× over GPT+ (nGPT 1.29×), +2.75% step time; ladder +2.1/+3.0/+3.4/+3.8%",
-        verdict: Some(VerdictKind::Ladder),
+        verdicts: &[VerdictKind::Ladder],
     },
     Figure {
         name: "nugpt-width",
@@ -73,7 +74,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "lr-transfer.toml",
         cpu_cost: "≈ 21 min measured on a 2-core AMD EPYC Zen 4, 19 min on a 2-core Intel Xeon (2026-12-02: 144 runs, d 32–128, 4 LRs × 3 seeds, + 48 refine)",
         paper: "νGPT Fig. 2: η* drift ≤ 1.5–2× across 4× width for νGPT; nGPT drifts",
-        verdict: Some(VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Nugpt }),
+        verdicts: &[VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Nugpt }],
     },
     Figure {
         name: "nugpt-depth",
@@ -81,7 +82,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "depth-transfer.toml",
         cpu_cost: "≈ 16 min wall, 30 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 135 runs: L 2/4/8 at d=64, 5 LRs, 3 seeds)",
         paper: "νGPT Fig. 3: both transfer (≤ 2×), νGPT flatter at depth; Depth-μP drifts right (Fig. 8)",
-        verdict: Some(VerdictKind::Claim { axis: DEPTH, claimant: ParamName::Nugpt }),
+        verdicts: &[VerdictKind::Claim { axis: DEPTH, claimant: ParamName::Nugpt }],
     },
     Figure {
         name: "nugpt-horizon",
@@ -89,7 +90,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "horizon.toml",
         cpu_cost: "≈ 13 min wall, 22 CPU-min, measured on a 2-core AMD EPYC Zen 4 (2026-12-02: 120 runs: steps 250–2000, 5 LRs, m_data off/on, 3 seeds)",
         paper: "νGPT Figs. 9, 15: η* ∝ steps^(−1/3) without the token correction",
-        verdict: Some(VerdictKind::Claim { axis: STEPS, claimant: ParamName::Nugpt }),
+        verdicts: &[VerdictKind::Claim { axis: STEPS, claimant: ParamName::Nugpt }],
     },
     Figure {
         name: "mup-transfer",
@@ -97,7 +98,15 @@ static FIGURES: [Figure; 10] = [
         sweep: "lr-transfer.toml",
         cpu_cost: "shared with nugpt-width",
         paper: "μP (TP-V; mup README): η* stable across width under μP, drifts under SP",
-        verdict: Some(VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Mup }),
+        verdicts: &[VerdictKind::Claim { axis: WIDTH, claimant: ParamName::Mup }],
+    },
+    Figure {
+        name: "compute-multiplier",
+        description: "compute frontiers of GPT, GPT+, nGPT, anGPT over 4 sizes (d 32–80, L 2–5, T = 64) with fitted laws L = E + A·C^(−α), rollout check, and the multiplier M(L) over GPT in FLOPs, steps and wall-clock",
+        sweep: "compute-ladder.toml",
+        cpu_cost: "not measured yet: `sweep plan` estimates ≈ 79 min wall, 159 CPU-min on a loaded 2-core AMD EPYC Zen 4, ≈ 55 min idle (48 WSD runs of 4096 steps with branches at 256–2048, 3 seeds) + ≈ 16 min for compute-ladder-lr.toml (64 runs)",
+        paper: "anGPT: ≈ 1.4× over GPT+ from 32M to 1B with GPT+'s scaling exponent; nGPT: 4×/10×/20× fewer steps, growing with the run",
+        verdicts: &[VerdictKind::MultiplierAnGpt, VerdictKind::MultiplierNGpt],
     },
     Figure {
         name: "coord-check",
@@ -105,7 +114,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "`normlab coord-check` × 4",
         cpu_cost: "≈ 1 min",
         paper: "μP coordinate check (TP-V Fig. 5, mup README): flat curves across width",
-        verdict: None,
+        verdicts: &[],
     },
     Figure {
         name: "alignment",
@@ -113,7 +122,7 @@ static FIGURES: [Figure; 10] = [
         sweep: "experiments/nugpt-alignment",
         cpu_cost: "≈ 2 min (1000 steps, d=64 L=4)",
         paper: "νGPT Figs. 4–6: ω̂ ≈ 0.5; α̂, ν̂ high early, settling to 0.5–0.65",
-        verdict: None,
+        verdicts: &[],
     },
     Figure {
         name: "length-extrapolation",
@@ -121,13 +130,13 @@ static FIGURES: [Figure; 10] = [
         sweep: "experiments/*-tiny + `eval`",
         cpu_cost: "≈ 30 min (4 tiny runs) + 1 min of eval",
         paper: "nGPT Fig. 13: nGPT stays flat beyond its training length, GPT blows up",
-        verdict: None,
+        verdicts: &[],
     },
 ];
 
-/// The verdict figure `name` reads from the sweep analysed in `a`.
+/// The (first) verdict figure `name` reads from the sweep analysed in `a`.
 pub fn verdict(name: &str, a: &Analysis) -> Option<Verdict> {
-    crate::report::verdict::verdict(get(name)?.verdict?, a)
+    crate::report::verdict::verdict(*get(name)?.verdicts.first()?, a)
 }
 
 /// Every registered figure.
@@ -146,6 +155,9 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
     let Some(fig) = get(name) else { bail!("unknown figure {name:?}; known: {}", FIGURES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")) };
     if name == "coord-check" {
         return draw_coord_check(fig, sweep_out_dir, dest);
+    }
+    if name == "compute-multiplier" {
+        return compute_multiplier::draw(fig, sweep_out_dir, dest);
     }
     if !fig.is_sweep() {
         bail!("figure {name} is not yet drawable: its data come from {}, whose output `figures::draw` does not read yet", fig.sweep);
@@ -190,8 +202,8 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
             (c, t)
         }
         "nugpt-width" | "nugpt-depth" | "nugpt-horizon" | "mup-transfer" => {
-            let axis = match fig.verdict {
-                Some(VerdictKind::Claim { axis, .. }) => axis,
+            let axis = match fig.verdicts.first() {
+                Some(VerdictKind::Claim { axis, .. }) => *axis,
                 _ => unreachable!("the transfer figures read a claim"),
             };
             let keep: &dyn Fn(&str) -> bool = if name == "mup-transfer" { &gpt } else { &ngpt };
@@ -203,7 +215,7 @@ pub fn draw(name: &str, sweep_out_dir: &Path, dest: &Path) -> Result<()> {
         _ => unreachable!("every sweep figure has an arm"),
     };
     // The verdict (its rule is printed with it) heads the figure's table.
-    let table = match fig.verdict.and_then(|k| crate::report::verdict::verdict(k, &a)) {
+    let table = match fig.verdicts.first().and_then(|k| crate::report::verdict::verdict(*k, &a)) {
         Some(v) => format!("{}{table}", v.markdown()),
         None => format!("Verdict: no interval rule for this figure.\n\n{table}"),
     };

@@ -7,6 +7,7 @@ pub mod alignment;
 pub mod angpt;
 pub mod constraint;
 pub mod diagnostics;
+pub mod flops;
 pub mod gpt;
 pub mod gpt_plus;
 pub mod layers;

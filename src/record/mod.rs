@@ -149,6 +149,13 @@ pub struct Summary {
     pub diverged_at: Option<usize>,
     pub seed: u64,
     pub n_params: usize,
+    /// Training FLOPs of one optimizer step, counted analytically (`model::flops`); the compute
+    /// ladder's cost axis. None: a run that failed before training, or an older build.
+    #[serde(default)]
+    pub flops_per_step: Option<f64>,
+    /// Tokens in the vocabulary the run trained with (None in older summaries).
+    #[serde(default)]
+    pub vocab_size: Option<usize>,
     pub normlab_version: String,
     pub backend: String,
     pub threads: usize,

@@ -524,6 +524,9 @@ impl Analysis {
         v.extend(self.speedup_charts(&all));
         v.extend(self.fig1_charts(&all));
         v.extend(self.ladder_charts());
+        if let Some(Ok(l)) = &self.compute_ladder {
+            v.extend(l.charts());
+        }
         v.extend(self.diag_charts(&all));
         let (curves, skipped) = self.curve_charts();
         v.extend(curves);

@@ -123,11 +123,13 @@ impl Analysis {
             ladder: Vec::new(),
             tolerances,
             tolerance_source,
+            compute_ladder: None,
             comparisons: Vec::new(),
             curves,
         };
         a.lr_transfer();
         a.comparisons();
+        a.compute_ladder = ComputeLadder::derive(&a).transpose();
         Ok(a)
     }
 

@@ -234,6 +234,11 @@ impl Analysis {
         plots.extend(self.panels_plot());
         plots.extend(self.eta_plots());
         plots.extend(self.speedup_plot());
+        match &self.compute_ladder {
+            Some(Ok(l)) => plots.extend(l.html_plots()),
+            Some(Err(why)) => notes.push(format!("compute ladder refused: {why}")),
+            None => {}
+        }
         let val = ("val", "Validation loss per config: mean over seeds, band = the seeds' min–max (click a legend entry to toggle it)", "val loss");
         plots.extend(self.curve_plot(val, &curves.val, &extras));
         plots.extend(self.curve_plot(("train", "Training loss per config", "train loss"), &curves.train, &extras));

@@ -13,21 +13,28 @@
 //!   a bootstrap interval over seeds, and the wall-clock speedup S ÷ step-time ratio. With
 //!   several LRs per budget, each budget uses its best LR (seed-mean final loss).
 //! - **Ablation ladder**: final loss per variant at the largest common budget.
+//! - **Compute ladder**, when sizes and budgets both vary: per variant the compute frontier and
+//!   its fitted law L = E + A·C^(−α), the rollout check, and the compute multiplier M(L) over
+//!   GPT (and anGPT's over GPT+) in FLOPs, steps, tokens and wall-clock (`compute_ladder.rs`).
 //!
 //! Runs that are not `done` or `diverged` (pending, partial, failed, interrupted) are not data:
 //! they are counted as missing, so a partial sweep still gets a report.
 
 mod charts;
+mod compute_ladder;
+mod compute_ladder_view;
 mod derive;
 mod derived;
 mod header;
 mod html;
+mod multiplier_verdict;
 mod panels;
 mod tables;
 mod transfer;
 pub mod verdict;
 
 pub use charts::{Chart, save_charts};
+pub use compute_ladder::{AxisFit, ComputeLadder, CostAxis, EXTRAPOLATE, Level, MIN_SIZES, Variant, VsReference};
 pub use derived::{Derived, derived_frame, to_csv};
 pub use header::{Header, NO_VERDICT, VerdictLine};
 pub use html::{Page, Plot, RunRow, render as render_html, write_report_html};
@@ -186,6 +193,8 @@ pub struct Analysis {
     /// The transfer tolerances and where they were declared.
     pub tolerances: Tolerances,
     pub tolerance_source: String,
+    /// The compute ladder, when sizes and budgets both vary (`Err`: refused, with why).
+    pub compute_ladder: Option<std::result::Result<ComputeLadder, String>>,
     comparisons: Vec<Comparison>,
     curves: BTreeMap<String, Vec<(f64, f64)>>,
 }
@@ -249,7 +258,9 @@ pub fn report(dir: &Path) -> Result<ReportSummary> {
     write_parquet(&report_parquet, &mut df)?;
     let report_html = write_report_html(&a, &header)?;
     let all = |_: &str| true;
-    let main_table = if !a.speedups.is_empty() {
+    let main_table = if let Some(Ok(l)) = &a.compute_ladder {
+        l.summary_table()
+    } else if !a.speedups.is_empty() {
         a.speedup_table(&all)
     } else if a.lr_sweep {
         a.lr_table(&all)

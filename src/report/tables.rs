@@ -236,6 +236,11 @@ impl Analysis {
             md += &self.ladder_table();
             md += "\nEach variant at the largest budget all variants ran, its best LR; gain = loss reduction against the first rung. The paper's gains are third-party readings (docs/variants.md §5.2).\n\n";
         }
+        match &self.compute_ladder {
+            Some(Ok(l)) => md += &format!("## Compute ladder: frontiers, fitted laws, compute multipliers\n\n{}\n", l.markdown()),
+            Some(Err(why)) => md += &format!("## Compute ladder: refused\n\n{why}\n\n"),
+            None => {}
+        }
         if !self.lr_sweep && self.speedups.is_empty() && self.ladder.is_empty() {
             md += "No LR grid (≥ 2 LRs in a group), budget sweep or variant comparison found: only the plots below.\n\n";
         }

@@ -10,7 +10,8 @@
 //!   (analysis::transfer);
 //! - **nGPT's steps-to-loss speedup** over GPT at the largest budget, alone or along the
 //!   context length, when the sweep has budgets;
-//! - **anGPT over GPT+** on the ablation ladder, when the sweep compares those variants.
+//! - **anGPT over GPT+** on the ablation ladder, when the sweep compares those variants;
+//! - **the compute multipliers** of a compute ladder (multiplier_verdict.rs).
 //! The figure registry names the kind each figure reads; report.md and report.html show all.
 
 use crate::analysis::bootstrap::{DRAWS, Interval, gain_interval};
@@ -74,6 +75,10 @@ pub enum VerdictKind {
     SpeedupContext,
     /// anGPT's paired loss gain over GPT+.
     Ladder,
+    /// The compute ladder: anGPT's multiplier over GPT+ with the same exponent.
+    MultiplierAnGpt,
+    /// The compute ladder: nGPT's multiplier over GPT, growing with compute.
+    MultiplierNGpt,
 }
 
 const SPEEDUP_RULE: &str = "reproduced when the lower bound of S (nGPT over GPT) at the largest budget is > 1 at every context length; not reproduced when the upper bound is < 1 at some context length.";
@@ -89,7 +94,7 @@ pub fn all_verdicts(a: &Analysis) -> Vec<(VerdictKind, Verdict)> {
             kinds.push(VerdictKind::Claim { axis, claimant: p });
         }
     }
-    kinds.extend([VerdictKind::SpeedupContext, VerdictKind::Ladder]);
+    kinds.extend([VerdictKind::SpeedupContext, VerdictKind::Ladder, VerdictKind::MultiplierAnGpt, VerdictKind::MultiplierNGpt]);
     let mut out: Vec<(VerdictKind, Verdict)> = Vec::new();
     for k in kinds {
         let Some(v) = verdict(k, a) else { continue };
@@ -117,6 +122,8 @@ pub fn verdict(kind: VerdictKind, a: &Analysis) -> Option<Verdict> {
         VerdictKind::Claim { axis, claimant } => claim_verdict(a, axis, claimant),
         VerdictKind::SpeedupLargestBudget | VerdictKind::SpeedupContext => speedup_verdict(a, kind == VerdictKind::SpeedupContext),
         VerdictKind::Ladder => ladder_verdict(a),
+        VerdictKind::MultiplierAnGpt => super::multiplier_verdict::angpt_verdict(a.compute_ladder.as_ref()?.as_ref().ok()?),
+        VerdictKind::MultiplierNGpt => super::multiplier_verdict::ngpt_verdict(a.compute_ladder.as_ref()?.as_ref().ok()?),
     }
 }
 
@@ -290,6 +297,6 @@ fn largest_budget_speedups(a: &Analysis) -> Vec<&SpeedupRow> {
     largest
 }
 
-fn inconclusive(cis: &[Interval]) -> Outcome {
+pub(super) fn inconclusive(cis: &[Interval]) -> Outcome {
     Outcome::Inconclusive { seeds: cis.iter().map(Interval::seeds).min().unwrap_or(0) }
 }

@@ -5,7 +5,7 @@
 //! Without the probe (`--no-probe`) the estimate is the FLOP count over a fixed rate and says
 //! it is uncalibrated.
 
-use super::plan::{FLOPS_PER_THREAD, PlannedRun, train_flops};
+use super::plan::{FLOPS_PER_THREAD, PLAN_VOCAB, PlannedRun};
 use crate::record::RunDir;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
@@ -36,7 +36,7 @@ pub enum Basis {
 
 /// Training FLOPs of one step of a run (the vocabulary the plan's costs assume).
 pub fn flops_per_step(r: &PlannedRun) -> f64 {
-    train_flops(&r.cfg, 96) / r.cfg.train.steps.max(1) as f64
+    crate::model::flops::step_flops(&r.cfg, PLAN_VOCAB).total()
 }
 
 /// Seconds per step at `f` FLOPs per step: the line through the probes (one probe: through

@@ -18,12 +18,12 @@ pub struct PlannedRun {
     pub cost_s: f64,
 }
 
-/// Training FLOPs of a run: 6·N·tokens plus attention 12·L·T·d per token.
-pub fn train_flops(cfg: &RunConfig, vocab: usize) -> f64 {
-    let (d, l, t) = (cfg.model.d_model as f64, cfg.model.n_layer as f64, cfg.data.seq_len as f64);
-    let n = 16.0 * d * d * l + 2.0 * vocab as f64 * d;
-    let tokens = (cfg.train.steps * cfg.data.batch_size * cfg.data.seq_len) as f64;
-    tokens * (6.0 * n + 12.0 * l * t * d)
+/// The vocabulary the plan's costs assume (the corpus is not read to plan; KJV has 73 characters).
+pub const PLAN_VOCAB: usize = 96;
+
+/// Training FLOPs of a run, cool-down branches included (`model::flops`, the one counter).
+pub fn train_flops(cfg: &RunConfig) -> f64 {
+    crate::model::flops::step_flops(cfg, PLAN_VOCAB).total() * cfg.optimizer_steps() as f64
 }
 
 /// Effective single-thread training rate of the flex backend at tiny widths (measured on the
@@ -102,7 +102,7 @@ pub fn plan(s: &Sweep) -> Result<Vec<PlannedRun>> {
             continue; // two grid points resolved to the same config (e.g. an override erased an axis)
         }
         cfg.name = format!("{}-{id}", s.name());
-        let cost_s = train_flops(&cfg, 96) / FLOPS_PER_THREAD;
+        let cost_s = train_flops(&cfg) / FLOPS_PER_THREAD;
         out.push(PlannedRun { id, cfg, varying: combo, cost_s });
     }
     if out.is_empty() {

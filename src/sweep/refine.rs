@@ -204,7 +204,7 @@ pub fn run_at(g: &Group, lr: f64, seed: u64, sweep_name: &str) -> PlannedRun {
             _ => (k.clone(), v.clone()),
         })
         .collect();
-    let cost_s = train_flops(&cfg, 96) / FLOPS_PER_THREAD;
+    let cost_s = train_flops(&cfg) / FLOPS_PER_THREAD;
     PlannedRun { id, cfg, varying, cost_s }
 }
 

@@ -242,6 +242,8 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         diverged_at: None,
         seed: r.cfg.seed,
         n_params: 0,
+        flops_per_step: None,
+        vocab_size: None,
         normlab_version: env!("CARGO_PKG_VERSION").into(),
         backend: "flex".into(),
         threads: 0,

@@ -278,6 +278,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         diverged_at,
         seed: cfg.seed,
         n_params: model.num_params(),
+        flops_per_step: Some(crate::model::flops::step_flops(cfg, data.vocab_size()).total()),
+        vocab_size: Some(data.vocab_size()),
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
         backend: opts.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
