@@ -109,12 +109,16 @@ fn eta_interval_needs_two_seeds_and_widens_with_seed_spread() {
     let one = optimum_boot(&[curve(3e-3)], 200);
     assert_eq!(one.eta, Interval::Unavailable { seeds: 1 });
     assert_eq!(one.eta.show(|v| v.to_string()), "unavailable (1 seed)");
-    // Identical seeds: no seed spread, so the interval is what the grid resolves: half the
-    // factor-2 gap bracketing η* on each side, hi/lo = 2.
+    // Identical seeds on a parabola fitted through 4+ LRs: no seed spread, no width.
     let same = optimum_boot(&[curve(3e-3), curve(3e-3)], 200);
     let (lo, hi) = same.eta.bounds().unwrap();
-    let o = same.opt.as_ref().unwrap();
-    assert!((hi / lo - (2.0 * o.resolution).exp()).abs() < 1e-9 && (hi / lo - 2.0).abs() < 1e-9, "identical seeds: {lo} {hi} {o:?}");
+    assert!(same.opt.as_ref().unwrap().fit_points >= 4 && hi / lo - 1.0 < 1e-9, "identical seeds: {lo} {hi}");
+    // Pinned by three LRs only, the interval is what they resolve: half the gap on each side.
+    let three: Vec<(f64, f64)> = [1.5e-3, 3e-3, 6e-3].iter().map(|&lr| (lr, parabola(lr, 4e-3))).collect();
+    let pinned = optimum_boot(&[three.clone(), three], 200);
+    let (lo, hi) = pinned.eta.bounds().unwrap();
+    let o = pinned.opt.as_ref().unwrap();
+    assert!(o.fit_points == 3 && ((hi / lo).ln() - 2.0 * o.resolution).abs() < 1e-9 && o.resolution > 0.3, "pinned: {lo} {hi} {o:?}");
     let diff = optimum_boot(&[curve(2.5e-3), curve(3.5e-3), curve(3e-3)], 200);
     let (lo, hi) = diff.eta.bounds().unwrap();
     assert!(lo < 2.6e-3 && hi > 3.4e-3 && lo < hi, "{lo} {hi}");

@@ -5,7 +5,8 @@
 
 mod common;
 
-use normlab::figures::verdict::Outcome;
+use normlab::report::multiplier_verdict::{angpt_verdict, ngpt_verdict};
+use normlab::report::verdict::Outcome;
 use normlab::report::{Analysis, CostAxis};
 use polars::prelude::*;
 use std::path::Path;
@@ -121,8 +122,7 @@ fn a_synthetic_ladder_gives_its_multipliers_verdicts_figure_and_page() {
     assert!(mf.m > 1.0 && ms.m > 1.0, "{mf:?} {ms:?}");
     // anGPT over GPT+ is 1.4× by construction with the same exponent, and nGPT's advantage
     // grows (α 0.30 against 0.25): both reproduced.
-    let v = normlab::figures::compute_multiplier::verdicts(l);
-    assert_eq!(v.len(), 2);
+    let v = [angpt_verdict(l).unwrap(), ngpt_verdict(l).unwrap()];
     assert_eq!(v[0].outcome, Outcome::Reproduced, "{}", v[0].markdown());
     assert_eq!(v[1].outcome, Outcome::Reproduced, "{}", v[1].markdown());
     let md = l.markdown();
@@ -134,9 +134,9 @@ fn a_synthetic_ladder_gives_its_multipliers_verdicts_figure_and_page() {
         assert!(dest.join(f).exists(), "{f}");
     }
     let readme = std::fs::read_to_string(dest.join("README.md")).unwrap();
-    assert!(readme.contains("**Verdict: reproduced.**") && readme.contains("LR check"), "{readme}");
+    assert!(readme.contains("**anGPT over GPT+ (compute multiplier): reproduced.**") && readme.contains("LR check"), "{readme}");
     // report.html carries both plots.
-    let page = a.html_page().unwrap();
+    let page = a.html_page(&a.header().unwrap()).unwrap();
     let ids: Vec<&str> = page.plots.iter().map(|p| p.id.as_str()).collect();
     assert!(ids.contains(&"compute-frontier") && ids.contains(&"compute-multiplier"), "{ids:?}");
 }
@@ -202,7 +202,7 @@ fn a_law_that_does_not_converge_is_reported_as_such_not_as_a_number() {
     assert!(f.law.is_err(), "{:?}", f.law);
     let c = l.comparison("angpt", "gpt_plus", CostAxis::Flops).unwrap();
     assert!(c.common.is_none() && c.note.as_deref().is_some_and(|n| n.contains("gpt_plus's law")), "{:?}", c.note);
-    let v = normlab::figures::compute_multiplier::verdicts(l);
+    let v = [angpt_verdict(l).unwrap()];
     assert!(matches!(v[0].outcome, Outcome::Inconclusive { .. }) && v[0].evidence.contains("law"), "{}", v[0].markdown());
     assert!(l.markdown().contains("no law: did not converge"), "{}", l.markdown());
 }

@@ -303,3 +303,34 @@ fn debug_exponent_bias() {
         );
     }
 }
+
+#[test]
+#[ignore]
+fn debug_eta_coverage_asymmetric() {
+    use normlab::analysis::bootstrap::{Scale, interval};
+    let mut rng = SmallRng::seed_from_u64(40);
+    for asym in [0.0, 0.3, 0.5] {
+        let t = family(0.0);
+        let (mut with, mut seed_only, mut n) = (0, 0, 0);
+        for _ in 0..REPLICATIONS {
+            let t = t.with_asymmetry(&mut rng, asym);
+            let runs = t.sample(&mut rng, &around_truth(&t), 3);
+            for (i, s) in runs.iter().enumerate() {
+                let seeds: Vec<Vec<(f64, f64)>> = s.seeds.iter().map(|p| p.1.clone()).collect();
+                let b = optimum_boot(&seeds, DRAWS);
+                let o = b.opt.as_ref().unwrap();
+                if o.at_edge() {
+                    continue;
+                }
+                let eta = t.eta(i);
+                let (lo, hi) = b.eta.bounds().unwrap();
+                with += usize::from(lo <= eta && eta <= hi);
+                let reps: Vec<f64> = b.replicates.iter().map(|r| r.map_or(f64::NAN, |r| r.0)).collect();
+                let (a, c) = interval(o.eta_star, &reps, 3, Scale::Log).bounds().unwrap();
+                seed_only += usize::from(a <= eta && eta <= c);
+                n += 1;
+            }
+        }
+        println!("asym {asym}: with model {:.3}, seed only {:.3} (n {n})", with as f64 / n as f64, seed_only as f64 / n as f64);
+    }
+}

@@ -165,17 +165,18 @@ pub fn optimum_boot(seeds: &[Vec<(f64, f64)>], draws: usize) -> OptimumBoot {
     OptimumBoot { opt, seeds: n, replicates, eta, loss }
 }
 
-/// The seed interval of η*, widened to what the LR placement can resolve: never narrower than
-/// η*·e^(±resolution) (lr_optimum's module doc). The seeds only see seed noise; three LRs a
-/// factor 4 apart fit a parabola exactly and say nothing about where between them the optimum
-/// of a non-parabolic curve lies.
+/// The seed interval of η*, widened where the LR placement resolves nothing (lr_optimum's
+/// module doc): pinned exactly by three LRs, a parabola passes through them whatever the curve
+/// does between them and the seeds see only seed noise, so η* is known no better than
+/// e^(±resolution). With four or more LRs in the fit the seed interval stands (its coverage on
+/// parabolic and on asymmetric curves: tests/statistics.rs, tests/transfer_statistics.rs).
 pub fn with_resolution(i: Interval, o: &LrOptimum) -> Interval {
     match i {
-        Interval::Range { lo, hi, seeds } => {
+        Interval::Range { lo, hi, seeds } if o.exactly_pinned() => {
             let r = o.resolution.exp();
             Interval::Range { lo: lo.min(o.eta_star / r), hi: hi.max(o.eta_star * r), seeds }
         }
-        u => u,
+        i => i,
     }
 }
 

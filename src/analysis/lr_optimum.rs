@@ -9,10 +9,11 @@
 //! grid's usable range, makes η* a bound (`Bound::AtMost` / `AtLeast`), never a value.
 //!
 //! **What the LR placement cannot resolve.** Three LRs pin a parabola exactly, whatever the true
-//! curve does between them, and a real curve rises faster on the unstable side than a parabola.
-//! So every optimum carries a `resolution`: half the gap between the measured LRs that bracket
-//! it (the larger neighbouring gap when it sits on one). Intervals never claim more than it
-//! (bootstrap::optimum_boot), and `[refine]` places LRs until that gap meets its target.
+//! curve does between them, and real curves do not rise alike on both sides of η*. So every
+//! optimum carries a `resolution`: half the gap between the measured LRs that bracket it (the
+//! larger neighbouring gap when it sits on one), and a `model_variance` derived from it. η*'s
+//! interval never claims more than it (bootstrap::optimum_boot), the exponent of η* across
+//! sizes carries it (transfer.rs), and `[refine]` places LRs until the gap meets its target.
 
 /// Grid LRs in the fit window (the best one and its nearest usable neighbours).
 pub const FIT_POINTS: usize = 5;
@@ -103,6 +104,23 @@ pub fn resolution(xs: &[f64], v: f64) -> f64 {
 impl LrOptimum {
     pub fn at_edge(&self) -> bool {
         self.bound != Bound::Interior
+    }
+
+    /// The variance of ln η* that seeds cannot see. With three LRs (or none) in the fit window
+    /// the parabola passes through them exactly, so nothing measured says where between them a
+    /// non-parabolic curve's optimum lies: a uniform error over ±resolution (variance r²/3). With
+    /// four or more the fit has residual degrees of freedom, but a curve that rises faster on
+    /// one side still leans the vertex towards the other by a fraction of the spacing, and by
+    /// more where the curve is flatter: a uniform error over ±resolution/2 (variance r²/12;
+    /// `tests/transfer_statistics.rs` measures both on asymmetric curves).
+    pub fn model_variance(&self) -> f64 {
+        let r2 = self.resolution.powi(2);
+        if self.fit_points >= 4 { r2 / 12.0 } else { r2 / 3.0 }
+    }
+
+    /// Fewer than four LRs pin the vertex: the design resolves nothing finer than ±resolution.
+    pub fn exactly_pinned(&self) -> bool {
+        self.fit_points < 4
     }
 }
 

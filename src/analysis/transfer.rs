@@ -103,18 +103,6 @@ fn usable_optimum(s: &SizeRuns) -> Result<LrOptimum, String> {
     }
 }
 
-/// The variance of ln η* that seeds cannot see. With three LRs (or none) in the fit window the
-/// parabola passes through them exactly, so nothing measured says where between them a
-/// non-parabolic curve's optimum lies: a uniform error over ±resolution (variance r²/3). With
-/// four or more the fit has residual degrees of freedom, but a curve that rises faster on one
-/// side still leans the vertex towards the other by a fraction of the spacing, and by more
-/// where the curve is flatter, so sizes of different flatness lean differently: a uniform
-/// error over ±resolution/2 (variance r²/12; `tests/transfer_statistics.rs` measures it).
-fn model_variance(o: &LrOptimum) -> f64 {
-    let r2 = o.resolution.powi(2);
-    if o.fit_points >= 4 { r2 / 12.0 } else { r2 / 3.0 }
-}
-
 /// Weighted least squares of y on u: (slope, weighted mean of y, weighted mean of u).
 fn weighted_line(u: &[f64], y: &[f64], w: &[f64]) -> (f64, f64, f64) {
     let sw: f64 = w.iter().sum();
@@ -151,7 +139,7 @@ pub fn exponent(sizes: &[SizeRuns], draws: usize) -> Result<Exponent, String> {
     };
     let u: Vec<f64> = used.iter().map(|(s, _)| s.x.ln()).collect();
     let y: Vec<f64> = used.iter().map(|(_, o)| o.eta_star.ln()).collect();
-    let model_var: Vec<f64> = used.iter().map(|(_, o)| model_variance(o)).collect();
+    let model_var: Vec<f64> = used.iter().map(|(_, o)| o.model_variance()).collect();
     let seed_var: Vec<f64> = (0..used.len())
         .map(|i| {
             let col: Vec<f64> = boot.iter().map(|b| b[i]).collect();

@@ -27,7 +27,7 @@ mod derive;
 mod derived;
 mod header;
 mod html;
-mod multiplier_verdict;
+pub mod multiplier_verdict;
 mod panels;
 mod tables;
 mod transfer;
