@@ -718,3 +718,41 @@ fn report_on_the_angpt_ladder_uses_gpt_plus_as_reference_and_orders_the_rungs() 
     png_ok(&dest.join("ladder_t128.png"));
     cleanup(&dir);
 }
+
+/// Any numeric key a sweep varies is an axis of the transfer analysis: here the batch size,
+/// with η* ∝ batch^0.5 (the square-root rule), 3 seeds. No parameterization scales it, so the
+/// one prediction is "η* unchanged", which the exponent's interval excludes.
+#[test]
+fn a_batch_size_sweep_gets_the_same_transfer_analysis() {
+    let dir = tmpdir("batch-axis");
+    let mut rows = Vec::new();
+    for (i, batch) in [8.0, 16.0, 32.0, 64.0].into_iter().enumerate() {
+        let eta: f64 = 3e-3 * (batch / 8.0f64).sqrt();
+        for (k, lr) in (0..7).map(|k| (k, 1e-3 * 2f64.powi(k))) {
+            for seed in [1.0, 2.0, 3.0] {
+                let wobble = 0.004 * ((seed * 7.0 + k as f64 * 3.0 + i as f64).sin());
+                rows.push(Row {
+                    id: format!("b{batch}-{k}-{seed}"),
+                    lr,
+                    seed,
+                    batch,
+                    loss: Some(parabola(lr, eta) + 0.01 * seed + wobble),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    write_results(&dir, &rows);
+    let a = normlab::report::Analysis::load(&dir).unwrap();
+    assert_eq!(a.axes(), ["cfg.data.batch_size"]);
+    let d = a.drifts.iter().find(|d| d.axis == "cfg.data.batch_size").expect("a batch-size family");
+    let e = d.transfer.exponent.as_ref().unwrap();
+    let (lo, hi) = e.interval.bounds().unwrap();
+    assert!((e.slope - 0.5).abs() < 0.05 && lo < 0.5 && 0.5 < hi && lo > 0.15, "{e:?}");
+    assert_eq!(d.transfer.predictions.len(), 1);
+    assert_eq!(d.transfer.predictions[0].exponent, 0.0);
+    assert_eq!(d.transfer.outcome, normlab::analysis::transfer::TransferOutcome::DoesNotTransfer);
+    let s = normlab::report::report(&dir).unwrap();
+    assert!(s.markdown.contains("Does η* transfer along data.batch_size?") && s.markdown.contains("✗ 0 η* unchanged"), "{}", s.markdown);
+    cleanup(&dir);
+}

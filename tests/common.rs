@@ -77,6 +77,8 @@ pub struct ResultRow {
     /// prov.git_commit and prov.git_dirty: the build that trained the run.
     pub commit: &'static str,
     pub dirty: bool,
+    /// cfg.data.batch_size.
+    pub batch: f64,
 }
 
 impl Default for ResultRow {
@@ -98,6 +100,7 @@ impl Default for ResultRow {
             flags: &[],
             commit: "0123456789abcdef0123456789abcdef01234567",
             dirty: false,
+            batch: 16.0,
         }
     }
 }
@@ -123,6 +126,7 @@ pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) {
             Column::new("cfg.train.steps".into(), f(&|r| r.steps)),
             Column::new("cfg.optim.warmup_steps".into(), f(&|r| if r.arch == "gpt" { (0.05 * r.steps).round() } else { 0.0 })),
             Column::new("cfg.data.seq_len".into(), f(&|r| r.seq)),
+            Column::new("cfg.data.batch_size".into(), f(&|r| r.batch)),
             Column::new("cfg.model.norm.no_qk_norm".into(), flag("no_qk_norm")),
             Column::new("cfg.model.norm.norm_at_most_one".into(), flag("norm_at_most_one")),
             Column::new("cfg.seed".into(), f(&|r| r.seed)),

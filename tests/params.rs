@@ -136,3 +136,31 @@ fn param_accepts_a_name_or_a_table_and_rejects_unknown_keys() {
     let msg = format!("{e:#}");
     assert!(msg.contains("base_widht") && msg.contains("line 4"), "{msg}");
 }
+
+/// Each parameterization's claim, translated into another's multipliers (param::claims): the
+/// competing predictions the exponent of η* is tested against.
+#[test]
+fn claims_translate_into_every_parameterizations_predictions() {
+    use normlab::config::{ArchName, ParamName};
+    use normlab::param::claims::{ClaimSetting, ScaledAxis, hidden_lr_exponent, predictions};
+    let at = |arch, scale_horizon| ClaimSetting { arch, scale_horizon };
+    let exps = |p, s, ax| -> Vec<(f64, bool)> { predictions(p, s, ax).iter().map(|p| ((p.exponent * 1e6).round() / 1e6, p.own)).collect() };
+    // The multipliers' own exponents.
+    assert_eq!(hidden_lr_exponent(ParamName::Mup, at(ArchName::Gpt, true), ScaledAxis::Width), -1.0);
+    assert!((hidden_lr_exponent(ParamName::Nugpt, at(ArchName::Ngpt, true), ScaledAxis::Width) + 0.75).abs() < 1e-12);
+    assert!((hidden_lr_exponent(ParamName::Nugpt, at(ArchName::Ngpt, true), ScaledAxis::Horizon) + 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(hidden_lr_exponent(ParamName::Nugpt, at(ArchName::Ngpt, false), ScaledAxis::Horizon), 0.0);
+    // GPT along width: μP claims 0 (SP's negative control, −1, is the same rule); SP as such
+    // would leave η* ∝ m under μP.
+    assert_eq!(exps(ParamName::Mup, at(ArchName::Gpt, true), ScaledAxis::Width), vec![(0.0, true), (1.0, false)]);
+    assert_eq!(exps(ParamName::Sp, at(ArchName::Gpt, true), ScaledAxis::Width), vec![(-1.0, true), (0.0, false)]);
+    // nGPT under SP: νGPT's rule predicts −3/4, CompleteP's −1; νGPT itself claims 0, where
+    // CompleteP's rule predicts −1/4.
+    assert_eq!(exps(ParamName::Sp, at(ArchName::Ngpt, true), ScaledAxis::Width), vec![(-1.0, false), (-0.75, false), (0.0, false)]);
+    assert_eq!(exps(ParamName::Nugpt, at(ArchName::Ngpt, true), ScaledAxis::Width), vec![(0.0, true), (-0.25, false), (0.75, false)]);
+    // Depth: νGPT's rule predicts +1/2 for Depth-μP (νGPT Fig. 8: it drifts right).
+    assert_eq!(exps(ParamName::DepthMup, at(ArchName::Ngpt, true), ScaledAxis::Depth), vec![(0.0, true), (0.5, false)]);
+    // The horizon: −1/3 without m_data, 0 with it.
+    assert_eq!(exps(ParamName::Nugpt, at(ArchName::Ngpt, false), ScaledAxis::Horizon)[0], (-0.333333, true));
+    assert_eq!(exps(ParamName::Nugpt, at(ArchName::Ngpt, true), ScaledAxis::Horizon)[0], (0.0, true));
+}

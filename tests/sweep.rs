@@ -422,3 +422,45 @@ fn runs_of_another_build_are_flagged_everywhere_and_rerun_other_builds_retrains_
     assert!(!text(&status).contains("warning") && text(&status).contains(&format!("build: {current}: 3 runs")), "{}", text(&status));
     let _ = std::fs::remove_dir_all(p.parent().unwrap());
 }
+
+/// `[transfer]` tolerances: missing, negative or non-numeric ones are located errors; once a
+/// run has finished, a sweep whose tolerances differ from those its output directory declared
+/// is refused (a tolerance chosen after the data is not a tolerance), and the report reads the
+/// declared ones.
+#[test]
+fn transfer_tolerances_are_located_and_fixed_before_the_data() {
+    let head = "[sweep]\nname = \"x\"\n[base]\narch = \"gpt\"\n";
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("tol-missing", "[transfer]\nregret_tol = 0.01\n", &["s.toml", "slope_tol", "missing"]),
+        ("tol-negative", "[transfer]\nregret_tol = -0.01\nslope_tol = 0.15\n", &["s.toml", "transfer.regret_tol", "-0.01", "≥ 0"]),
+        ("tol-text", "[transfer]\nregret_tol = 0.01\nslope_tol = \"tight\"\n", &["s.toml", "slope_tol", "line 7"]),
+    ];
+    for (tag, table, needles) in cases {
+        let p = write_sweep(tag, &format!("{head}{table}"));
+        let out = normlab(&["sweep", "plan", p.to_str().unwrap(), "--no-probe"]);
+        assert!(!out.status.success(), "{tag} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for n in needles {
+            assert!(err.contains(n), "{tag}: `{n}` missing from: {err}");
+        }
+    }
+    let body = format!(
+        "[sweep]\nname = \"tol\"\nseeds = [1, 2]\n{TINY_BASE}[grid]\noptim.lr = [1e-3, 4e-3, 1.6e-2]\n[transfer]\nregret_tol = 0.01\nslope_tol = 0.15\n"
+    );
+    let p = write_sweep("tol-run", &body);
+    let out_dir = p.parent().unwrap().join("out");
+    let (f, o) = (p.to_str().unwrap(), out_dir.to_str().unwrap());
+    let r = normlab(&["sweep", f, "--out", o, "--quiet"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let a = normlab::report::Analysis::load(&out_dir).unwrap();
+    assert_eq!((a.tolerances.regret_tol, a.tolerances.slope_tol), (0.01, 0.15));
+    assert!(a.tolerance_source.contains("declared"), "{}", a.tolerance_source);
+    // Loosened after the data: refused, naming both tables; the declared file is untouched.
+    std::fs::write(&p, body.replace("slope_tol = 0.15", "slope_tol = 0.5")).unwrap();
+    let r = normlab(&["sweep", f, "--out", o, "--quiet"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.contains("slope_tol = 0.5") && err.contains("slope_tol = 0.15") && err.contains("not a tolerance"), "{err}");
+    let a = normlab::report::Analysis::load(&out_dir).unwrap();
+    assert_eq!(a.tolerances.slope_tol, 0.15);
+    std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
+}
