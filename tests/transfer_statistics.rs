@@ -285,7 +285,7 @@ fn main_job(t: &Truth, rng: &mut SmallRng) -> Vec<SizeRuns> {
     const SEEDS: u64 = 4;
     let offsets: Vec<Vec<f64>> = t.sizes.iter().map(|_| (0..SEEDS).map(|_| t.seed_sd * normal(rng)).collect()).collect();
     let mut runs: Vec<SizeRuns> = t.sizes.iter().map(|&x| SizeRuns { x, seeds: (1..=SEEDS).map(|s| (s, Vec::new())).collect() }).collect();
-    let mut add = |runs: &mut Vec<SizeRuns>, i: usize, lr: f64, rng: &mut SmallRng| {
+    let add = |runs: &mut Vec<SizeRuns>, i: usize, lr: f64, rng: &mut SmallRng| {
         for (k, s) in runs[i].seeds.iter_mut().enumerate() {
             s.1.push((lr, t.loss(i, lr) + offsets[i][k] + t.noise * normal(rng)));
         }

@@ -423,6 +423,7 @@ pub fn verdict(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances) -
 pub const POWER: f64 = 0.8;
 
 /// Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+#[allow(clippy::excessive_precision)] // Acklam's published coefficients, as published
 pub fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] =
         [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
@@ -464,7 +465,7 @@ pub fn sd_upper_factor(n: usize) -> f64 {
 
 /// Smallest k > n seeds at which an interval around `estimate` would land on the side of
 /// `boundary` the estimate is on with probability `power`: |estimate − boundary| ≥ half-width(k)
-/// + z_power·se(k), where the seed part of the standard error (taken at its 80% upper
+/// plus z_power·se(k), where the seed part of the standard error (taken at its 80% upper
 /// confidence bound) shrinks as √(n/k) and the model part does not.
 pub fn seeds_to_decide(estimate: f64, boundary: f64, seeds: usize, se_seed: f64, se_model: f64, power: f64) -> Option<usize> {
     let room = (estimate - boundary).abs();

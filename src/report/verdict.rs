@@ -12,6 +12,7 @@
 //!   context length, when the sweep has budgets;
 //! - **anGPT over GPT+** on the ablation ladder, when the sweep compares those variants;
 //! - **the compute multipliers** of a compute ladder (multiplier_verdict.rs).
+//!
 //! The figure registry names the kind each figure reads; report.md and report.html show all.
 
 use crate::analysis::bootstrap::{DRAWS, Interval, gain_interval};

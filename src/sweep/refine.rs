@@ -164,7 +164,7 @@ pub fn propose(seeds: &[Vec<(f64, f64)>], target: f64, n: usize) -> (State, Vec<
             let half = target.sqrt().max(1.05);
             let below = lrs.iter().rev().find(|&&x| x <= e * 1.02).map_or(f64::INFINITY, |&x| e / x);
             let above = lrs.iter().find(|&&x| x >= e / 1.02).map_or(f64::INFINITY, |&x| x / e);
-            let mut bracket = [(below > half * 1.02).then(|| e / half), (above > half * 1.02).then(|| e * half)];
+            let mut bracket = [(below > half * 1.02).then_some(e / half), (above > half * 1.02).then_some(e * half)];
             if above > below {
                 bracket.reverse(); // the wider side first
             }
