@@ -516,7 +516,13 @@ pub fn power_note(regrets: &[Regret], exponent: Option<&Exponent>, t: Tolerances
         if need > room && room > 0.0 {
             let (lo, hi) = e.used.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
             let reach = lo * (hi / lo).powf(need / room);
-            parts.push(format!("for the exponent alone, the span would need to reach {axis_name} ≈ {} at {seeds} seeds", fmt_size(reach)));
+            if reach <= 1e4 * hi {
+                parts.push(format!("for the exponent alone, the span would need to reach {axis_name} ≈ {} at {seeds} seeds", fmt_size(reach)));
+            } else {
+                parts.push(format!(
+                    "no feasible span decides the exponent at this precision of η* (first pin η* at each {axis_name}: more LRs near it)"
+                ));
+            }
         }
     }
     parts.join("; ")

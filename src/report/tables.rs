@@ -55,9 +55,7 @@ impl Analysis {
         ]
         .map(String::from);
         let rows: Vec<Vec<String>> = self
-            .drifts
-            .iter()
-            .filter(|d| axis.is_none_or(|a| a == d.axis) && keep(&d.arch))
+            .families(axis, keep)
             .map(|d| {
                 vec![
                     axis_name(&d.axis).into(),

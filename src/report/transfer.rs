@@ -70,6 +70,11 @@ pub(super) fn parse_param(s: &str) -> Option<ParamName> {
 }
 
 impl Analysis {
+    /// The families along `axis` (every axis: `None`) whose architecture `keep` accepts.
+    pub fn families<'a>(&'a self, axis: Option<&'a str>, keep: &'a dyn Fn(&str) -> bool) -> impl Iterator<Item = &'a Drift> + 'a {
+        self.drifts.iter().filter(move |d| axis.is_none_or(|a| a == d.axis) && keep(&d.arch))
+    }
+
     /// Per family along `axis` (or every axis): the exponent against the named predictions, the
     /// regrets, the verdict under the declared tolerances and what would decide it.
     pub fn transfer_table(&self, axis: Option<&str>, keep: &dyn Fn(&str) -> bool) -> String {
@@ -77,9 +82,7 @@ impl Analysis {
             ["axis", "family", "exponent", "95%", "predictions (✗ = excluded)", "regret from the smallest size", "verdict", "what would decide it"]
                 .map(String::from);
         let rows: Vec<Vec<String>> = self
-            .drifts
-            .iter()
-            .filter(|d| axis.is_none_or(|a| a == d.axis) && keep(&d.arch))
+            .families(axis, keep)
             .map(|d| {
                 let t = &d.transfer;
                 let (exp, ci, preds) = match &t.exponent {
@@ -136,7 +139,7 @@ impl Analysis {
             self.tolerances.slope_tol,
             self.tolerance_source
         );
-        for d in self.drifts.iter().filter(|d| axis.is_none_or(|a| a == d.axis) && keep(&d.arch)) {
+        for d in self.families(axis, keep) {
             if let (Some((x, eta, ci)), Some(STEPS)) = (d.transfer.extrapolation, Some(d.axis.as_str())) {
                 md += &format!(
                     "\n{}: the fitted law η* ∝ steps^{:+.3} predicts η* = {:.3e} at {} steps (10× the longest; an extrapolation), 95% {}.\n",
