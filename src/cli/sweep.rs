@@ -395,7 +395,7 @@ fn check_builds(out: &std::path::Path, file: &std::path::Path, rerun: bool, part
     let others = b.other_than(&current);
     if !others.is_empty() {
         eprintln!(
-            "warning: {} finished run(s) in {} come from another build than this binary ({current}): {}. Runs trained now will be merged              with them; `normlab sweep {} --rerun-other-builds` retrains them with this binary (moving the old ones aside).",
+            "warning: {} finished run(s) in {} come from another build than this binary ({current}): {}. Runs trained now will be merged with them; `normlab sweep {} --rerun-other-builds` retrains them with this binary (moving the old ones aside).",
             others.len(),
             out.display(),
             b.describe(),
