@@ -206,7 +206,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
             refine_step(&s, &o, true)
         }
         Some(SweepCmd::Merge { dir }) => {
-            let df = merge::merge(&dir)?;
+            let df = merged(&dir)?;
             println!("merged {} runs → {}", df.height(), merge::results_path(&dir).display());
             Ok(())
         }
@@ -405,11 +405,20 @@ fn check_builds(out: &std::path::Path, file: &std::path::Path, rerun: bool, part
     Ok(())
 }
 
+/// `sweep::merge::merge`, and a warning on stderr when the runs come from more than one build.
+fn merged(out: &std::path::Path) -> Result<polars::prelude::DataFrame> {
+    let df = merge::merge(out)?;
+    if let Some(w) = normlab::sweep::builds::of_results(&df)?.warning() {
+        eprintln!("warning: {}: {w}", out.display());
+    }
+    Ok(df)
+}
+
 /// What every finished sweep ends with: the merged table, η* per group, the report, and for a
 /// `[refine]` sweep `<out>/refine.txt` (the rounds' summary and the η* table), so a local and a
 /// Slurm run of one sweep can be compared file to file.
 fn finish(out: &std::path::Path, summary: Option<&refine::Summary>) -> Result<()> {
-    merge::merge(out)?;
+    merged(out)?;
     let table = print_best_lr(out)?;
     if let Some(sum) = summary {
         normlab::record::atomic_write(&out.join("refine.txt"), format!("{sum}\n\n{}\n", table.unwrap_or_default()).as_bytes())?;

@@ -218,9 +218,6 @@ pub fn merge(out: &Path) -> Result<DataFrame> {
     let mut df = DataFrame::new(n, columns)?;
     std::fs::create_dir_all(out)?;
     write_parquet(&results_path(out), &mut df)?;
-    if let Some(w) = super::builds::of_results(&df)?.warning() {
-        eprintln!("warning: {}: {w}", out.display());
-    }
     let m = c_run.len();
     let mut curves = DataFrame::new(
         m,
