@@ -81,7 +81,8 @@ fn parity_of_flex_with_itself_is_exact_and_rounding_noise_fits_the_tolerance() {
 #[test]
 fn small_errors_on_the_device_side_fail_parity() {
     // A wrong rotary pairing (the NVIDIA function instead of the rotation) and a learning rate
-    // 1% off: both must be caught, the first from the first step's loss.
+    // 1% off: both must be caught, the first at the first step, the second at the first step
+    // its update shows in (step 1).
     let cases: [(ArchName, &str, usize); 3] = [
         (ArchName::Gpt, "model.rope=nvidia_reference", 0),
         (ArchName::Ngpt, "model.rope=nvidia_reference", 0),

@@ -32,9 +32,13 @@ fn weights<A: Architecture>(arch: &str, device: &Device) -> Vec<(String, Vec<u32
 }
 
 fn same_weights<A: Architecture>(arch: &str, gpu: &Device) {
-    let flex = weights::<A>(arch, &Device::flex().autodiff());
-    assert!(!flex.is_empty());
-    assert_eq!(flex, weights::<A>(arch, gpu), "{arch}: initial weights differ between flex and wgpu");
+    let (flex, wgpu) = (weights::<A>(arch, &Device::flex().autodiff()), weights::<A>(arch, gpu));
+    assert!(!flex.is_empty() && flex.len() == wgpu.len(), "{arch}: {} vs {} parameters", flex.len(), wgpu.len());
+    for ((path, a), (path_b, b)) in flex.iter().zip(&wgpu) {
+        assert_eq!(path, path_b);
+        let differ = a.iter().zip(b).filter(|(x, y)| x != y).count();
+        assert!(differ == 0 && a.len() == b.len(), "{arch}: {path}: {differ} of {} initial weights differ between flex and wgpu", a.len());
+    }
 }
 
 #[test]

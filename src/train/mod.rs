@@ -69,6 +69,10 @@ pub fn init_model<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Devic
     let cpu = if device.is_autodiff() { Device::flex().autodiff() } else { Device::flex() };
     cpu.seed(cfg.seed);
     let model = A::init(cfg, vocab, &scaling, &cpu);
+    // burn initializes a parameter lazily, on first access, on whatever device it has been
+    // moved to by then (with that device's generator): draw every weight now, on the CPU, in
+    // module order (the order the parameter table reads them in, as flex always did).
+    crate::model::params::params(&model);
     (if cpu == *device { model } else { model.fork(device) }, scaling)
 }
 
