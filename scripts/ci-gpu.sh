@@ -24,7 +24,7 @@ fi
 step "packages (lavapipe)"
 cargo build --release --features wgpu
 step "cargo build --release --features wgpu"
-BIN=target/release/normlab
+BIN=${CARGO_TARGET_DIR:-target}/release/normlab
 $BIN verify-reference --backend wgpu tests/data/reference/*/ tests/data/reference-extra/*/ | grep -E '^(==|verify-reference|FAIL)'
 step "verify-reference --backend wgpu (8 golden folders)"
 bash scripts/device-check.sh --small --bin "$BIN"

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The device check, for a machine with a real GPU and no network: given a normlab release
-# binary built elsewhere with `--features wgpu` (strip it: `strip target/release/normlab`; it
-# must stay under 64 MiB), run from a checkout of this repository (it needs data/kjv.txt):
+# binary built elsewhere with `--features wgpu`, stripped and xz-compressed to fit a 64 MiB
+# transfer (145 MiB stripped, 24 MiB as .xz on 2026-12-06):
 #
-#   bash scripts/device-check.sh --bin ./normlab
+#   cargo build --release --features wgpu
+#   strip -o normlab target/release/normlab && xz -T0 normlab        # → normlab.xz
+#
+# run from a checkout of this repository (it needs data/kjv.txt), without network:
+#
+#   bash scripts/device-check.sh --bin normlab.xz       # or --bin PATH of an uncompressed one
 #
 # 1. parity: `normlab verify-backend --backend wgpu` (GPT and nGPT with its constraint step, 20
 #    steps on flex and on the GPU from the same weights, compared step by step);
@@ -12,8 +17,9 @@
 #    (`--fill-gib`: nvidia-smi's total, or --mem-gib); tokens/s (median step) and peak memory
 #    (what burn's allocator held after a step);
 # 3. one summary line, `device-check: ...`, to paste into an issue.
-# Cells run cheapest first and no new cell starts after --budget-s (default 240 s), so the
-# check ends within 5 minutes; the cells not run are listed as `skipped`.
+# Cells run cheapest first; no new cell starts after --budget-s (default 210 s) and a running
+# one is stopped 75 s later, so the check ends within 5 minutes; cells not run say `skipped`,
+# a cell stopped `timeout`, one that ran out of device memory `oom`.
 # `--small` (d = 32, 64, T = 64, batch 4, 3 timed steps) is how CI runs it on lavapipe.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +27,7 @@ BIN=${CARGO_TARGET_DIR:-target}/release/normlab
 SMALL=0
 API=vulkan
 MEM_GIB=
-BUDGET=240
+BUDGET=210
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN=$2; shift 2 ;;
@@ -29,19 +35,24 @@ while [ $# -gt 0 ]; do
     --graphics-api) API=$2; shift 2 ;;
     --mem-gib) MEM_GIB=$2; shift 2 ;;
     --budget-s) BUDGET=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "device-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+log=$(mktemp -d)
+case "$BIN" in
+  *.xz) [ -f "$BIN" ] || { echo "device-check: no file $BIN" >&2; exit 2; }
+        xz -dc "$BIN" > "$log/normlab" && chmod +x "$log/normlab" && BIN=$log/normlab ;;
+esac
 [ -x "$BIN" ] || { echo "device-check: no normlab binary at $BIN (pass --bin PATH)" >&2; exit 2; }
 [ -f data/kjv.txt ] || { echo "device-check: run it from a normlab checkout (data/kjv.txt is missing)" >&2; exit 2; }
+DEADLINE=$(( BUDGET + 75 ))
 start=$(date +%s)
 elapsed() { echo $(( $(date +%s) - start )); }
 DEV=(--backend wgpu --graphics-api "$API")
-log=$(mktemp -d)
 
 echo "== device-check: $($BIN --version) on $(hostname), CPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-if "$BIN" verify-backend "${DEV[@]}" > "$log/parity.txt" 2>&1; then parity=PASS; else parity=FAIL; fi
+if timeout "$BUDGET" "$BIN" verify-backend "${DEV[@]}" > "$log/parity.txt" 2>&1; then parity=PASS; else parity=FAIL; fi
 cat "$log/parity.txt"
 adapter=$(sed -n 's/^verify-backend: flex vs wgpu: //p' "$log/parity.txt" | head -1)
 [ -n "$adapter" ] || { echo "device-check: no wgpu adapter (see above)"; exit 1; }
@@ -63,9 +74,10 @@ rows=()
 for cell in "${cells[@]}"; do
   d=${cell%:*}; t=${cell#*:}
   if [ "$(elapsed)" -ge "$BUDGET" ]; then rows+=("d${d}_T${t}=skipped"); continue; fi
+  n0=${#rows[@]}
   heads=$(( d / 64 > 2 ? d / 64 : 2 ))
   out="$log/bench-$d-$t.txt"
-  if "$BIN" bench "${DEV[@]}" --arch gpt,ngpt --steps "$steps" --warmup "$warmup" \
+  if timeout $(( DEADLINE - $(elapsed) )) "$BIN" bench "${DEV[@]}" --arch gpt,ngpt --steps "$steps" --warmup "$warmup" \
       --set model.d_model="$d" --set model.n_head="$heads" --set data.seq_len="$t" "${fill[@]}" > "$out" 2>&1; then
     while read -r line; do
       a=$(sed -n 's/.*arch=\([^ ]*\).*/\1/p' <<<"$line"); b=$(sed -n 's/.*batch=\([^ ]*\).*/\1/p' <<<"$line")
@@ -73,10 +85,11 @@ for cell in "${cells[@]}"; do
       rows+=("${a}_d${d}_T${t}_b${b}=${tok}tok/s,${mib}MiB")
     done < <(grep '^bench-row:' "$out")
   else
-    why=$(grep -iq 'out of memory\|OutOfMemory' "$out" && echo oom || echo failed)
+    code=$?
+    why=$( { [ $code = 124 ] && echo timeout; } || { grep -iq 'out of memory\|OutOfMemory' "$out" && echo oom; } || echo failed)
     rows+=("d${d}_T${t}=$why"); tail -3 "$out"
   fi
-  echo "== d=$d T=$t after $(elapsed) s: ${rows[*]: -2}"
+  echo "== d=$d T=$t after $(elapsed) s: ${rows[*]:n0}"
 done
 echo "device-check: adapter=\"$adapter\" parity=$parity ${rows[*]} wall=$(elapsed)s"
 [ "$parity" = PASS ]

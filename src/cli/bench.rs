@@ -33,7 +33,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let (device, info) = a.device.open()?;
     let mut set = a.set.clone();
     if let Some(gib) = a.fill_gib {
-        set.push(format!("data.batch_size={}", batch_to_fill(&a.arch, &a.set, a.vocab, gib)?));
+        let batch = batch_to_fill(&a.arch, &a.set, a.vocab, gib)?;
+        println!("bench: batch {batch}, the largest power of two whose estimated footprint fits half of {gib} GiB");
+        set.push(format!("data.batch_size={batch}"));
     }
     println!("bench on {}", info.describe(a.device.backend));
     let results = normlab::bench::run(&a.arch, &set, a.vocab, a.steps, a.warmup, 5, &device)?;
