@@ -37,7 +37,7 @@ pub enum GraphicsApi {
     Vulkan,
     Metal,
     Dx12,
-    /// OpenGL (ES): no f32 atomics on Mesa's llvmpipe, so refused there (see [`open`]).
+    /// OpenGL (ES): no f32 atomics on Mesa's llvmpipe, so refused there (`backend/wgpu.rs`).
     Gl,
     /// wgpu's own choice: Vulkan, else DX12, else GL (Metal on macOS).
     Auto,

@@ -30,8 +30,8 @@ pub fn open(api: GraphicsApi) -> Result<(Device, DeviceInfo)> {
         shader_language: SHADER_LANGUAGE.into(),
         driver: [adapter.driver.as_str(), adapter.driver_info.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", "),
     };
-    // burn's reductions and the backward of gather/select accumulate with f32 atomic adds; an
-    // adapter without them (Mesa's GL through llvmpipe) panics in the first training step.
+    // Training runs kernels that add f32 atomically: an adapter without that (Mesa's GL through
+    // llvmpipe) panicked in the first step ("Atomic add not supported by the client for f32").
     if !setup.adapter.features().contains(wgpu::Features::SHADER_FLOAT32_ATOMIC) {
         bail!(
             "--backend wgpu: the {} adapter `{}` has no f32 atomic add (wgpu feature SHADER_FLOAT32_ATOMIC), which training needs; use --graphics-api vulkan (or metal/dx12 where available), or --backend flex",
