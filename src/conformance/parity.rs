@@ -81,7 +81,7 @@ pub fn first_beyond(diffs: &[StepDiff], tol: &Tolerance) -> Option<(usize, &'sta
     diffs.iter().find_map(|d| {
         [("loss", d.loss_rel(), tol.loss_rel), ("grad norm", d.grad_norm_rel(), tol.grad_norm_rel), ("weights", d.weights_max_abs, tol.weights_abs)]
             .into_iter()
-            .find(|(_, e, t)| !(e <= t))
+            .find(|(_, e, t)| e.is_nan() || e > t)
             .map(|(what, e, t)| (d.step, what, e, t))
     })
 }
