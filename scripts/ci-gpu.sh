@@ -13,7 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 step() { echo "== ci-gpu: $1 done after $(( $(date +%s) - start )) s"; }
-if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q 'libvulkan.so.1 ' \
+   || ! ls /usr/share/glvnd/egl_vendor.d/50_mesa.json >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "ci-gpu: FAIL: needs Debian's mesa-vulkan-drivers and libvulkan1 (root and apt-get to install them)"; exit 1
   fi
