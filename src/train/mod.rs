@@ -3,7 +3,7 @@
 
 pub mod optim;
 
-use crate::backend::DeviceSpec;
+use crate::backend::{Backend, DeviceSpec};
 use crate::config::RunConfig;
 use crate::config::cooldown_start;
 use crate::data::Dataset;
@@ -49,7 +49,11 @@ pub mod memory;
 /// Train one run into `opts.out`, resuming from its checkpoint if one exists. A run already
 /// finished there returns its summary untouched; a different config there is refused.
 pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Summary> {
-    memory::check(cfg, data.vocab_size())?;
+    // The estimate is of host memory; a GPU run keeps its activations on the device, whose
+    // running out ends the run in one line instead (device_failure.rs).
+    if opts.device.backend == Backend::Flex {
+        memory::check(cfg, data.vocab_size())?;
+    }
     let dir = RunDir::new(&opts.out);
     let (_lock, warnings) = match prepare(cfg, &dir, opts.force)? {
         Prepared::Finished(s) => {
