@@ -27,6 +27,8 @@ enum Cmd {
     Figure(cli::figure::FigureArgs),
     /// Check the model and optimizer against a golden folder from the PyTorch reference.
     VerifyReference(cli::verify_reference::VerifyReferenceArgs),
+    /// Backend parity: the same tiny runs on flex and on another device, step by step.
+    VerifyBackend(cli::verify_backend::VerifyBackendArgs),
     /// Median tokens/s and the step split (forward, backward, optimizer, constraint).
     Bench(cli::bench::BenchArgs),
 }
@@ -43,6 +45,7 @@ fn main() {
         Cmd::Report(a) => cli::report::run(a),
         Cmd::Figure(a) => cli::figure::run(a),
         Cmd::VerifyReference(a) => cli::verify_reference::run(a),
+        Cmd::VerifyBackend(a) => cli::verify_backend::run(a),
         Cmd::Bench(a) => cli::bench::run(a),
     });
     if let Err(e) = result {

@@ -142,3 +142,84 @@ pub fn write_results(dir: &std::path::Path, rows: &[ResultRow]) {
     .unwrap();
     normlab::record::write_parquet(&dir.join("results.parquet"), &mut df).unwrap();
 }
+
+/// Poll `cond` every 20 ms for up to `secs` seconds.
+pub fn wait_for(cond: impl Fn() -> bool, secs: u64) -> bool {
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// What [`sigkill_sweep_then_rerun`] leaves for the caller to compare.
+pub struct Killed {
+    pub out_dir: PathBuf,
+    /// The run that was interrupted, resumed to the end.
+    pub run: normlab::record::RunDir,
+    /// The same run trained again without interruption, in a fresh directory.
+    pub straight: normlab::record::RunDir,
+}
+
+/// A 2-run sweep of the tiny GPT (`steps` steps, a checkpoint every `every`) killed with
+/// SIGKILL once its first run has a checkpoint, then rerun (with `extra` arguments both times,
+/// e.g. the backend): every run completes, none restarts from scratch, each has one metrics row
+/// per step in order, and the interrupted one resumed from its checkpoint.
+pub fn sigkill_sweep_then_rerun(tag: &str, steps: usize, every: usize, extra: &[&str]) -> Killed {
+    use normlab::record::{Metrics, Status};
+    use normlab::sweep::merge;
+    use std::process::{Command, Stdio};
+    let exe = env!("CARGO_BIN_EXE_normlab");
+    let dir = tmpdir(tag);
+    let sweep = dir.join("s.toml");
+    std::fs::write(
+        &sweep,
+        format!(
+            "[sweep]\nname = \"k\"\n[base]\narch = \"gpt\"\nmodel = {{ d_model = 32, n_layer = 2, n_head = 2 }}\n\
+             data = {{ path = \"data/kjv.txt\", seq_len = 32, batch_size = 8 }}\noptim = {{ warmup_steps = 10 }}\n\
+             train = {{ steps = {steps}, eval_every = {every}, checkpoint_every = {every} }}\n[grid]\noptim.lr = [2e-3, 4e-3]\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let args: Vec<&str> = ["sweep", sweep.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--jobs", "1", "--quiet"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let mut child = Command::new(exe).args(&args).current_dir(root()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Kill once the first run has a checkpoint but has not finished.
+    let first_has_ckpt = || merge::run_dirs(&out_dir).iter().any(|(_, d)| d.checkpoint().join("state.json").exists() && d.read_summary().is_none());
+    assert!(wait_for(first_has_ckpt, 300), "no checkpoint appeared");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300)); // the training child dies with its parent (PDEATHSIG)
+    let interrupted: Vec<_> = merge::run_dirs(&out_dir).into_iter().filter(|(_, d)| d.read_summary().is_none()).collect();
+    assert!(!interrupted.is_empty());
+
+    let out = Command::new(exe).args(&args).current_dir(root()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs = merge::run_dirs(&out_dir);
+    assert_eq!(runs.len(), 2);
+    for (id, d) in &runs {
+        assert_eq!(d.read_summary().unwrap().status, Status::Done, "{id}");
+        let m = Metrics::read(&d.metrics()).expect("metrics.parquet readable");
+        assert_eq!(m.len(), steps, "{id}: one row per step");
+        assert!(m.step.iter().enumerate().all(|(i, s)| *s as usize == i), "{id}: steps in order, none repeated");
+        let log = std::fs::read_to_string(d.root.join("train.log")).unwrap();
+        assert!(log.matches("starting at step 0/").count() == 1, "{id} was run twice from scratch:\n{log}");
+    }
+    let (rid, run) = interrupted.into_iter().next().unwrap();
+    let log = std::fs::read_to_string(run.root.join("train.log")).unwrap();
+    assert!(log.lines().any(|l| l.contains("starting at step") && !l.contains("starting at step 0/")), "{rid} did not resume:\n{log}");
+
+    let fresh = tmpdir(&format!("{tag}-fresh"));
+    let config = run.config();
+    let train: Vec<&str> =
+        ["train", config.to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--quiet"].into_iter().chain(extra.iter().copied()).collect();
+    let o = Command::new(exe).args(&train).current_dir(root()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    Killed { out_dir, run, straight: normlab::record::RunDir::new(&fresh) }
+}

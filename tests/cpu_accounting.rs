@@ -32,6 +32,7 @@ fn each_execution_reports_its_own_children_cpu_and_the_sum_is_the_total() {
         retry_failed: false,
         restart_diverged: false,
         exe: env!("CARGO_BIN_EXE_normlab").into(),
+        device: normlab::backend::DeviceSpec::FLEX,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let before = children_cpu_seconds();

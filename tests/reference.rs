@@ -2,11 +2,12 @@
 //! folders kept in tests/data/reference (copies of ../shared/reference).
 
 mod common;
+use burn::prelude::Device;
 use normlab::conformance::{print_report, verify};
 
 fn check(folder: &str) {
     let dir = common::root().join("tests/data/reference").join(folder);
-    let checks = verify(&dir).unwrap();
+    let checks = verify(&dir, &Device::flex()).unwrap();
     // logits, loss, activations, grads, grad_norm, 3 optimizer-alone, 5 end-to-end checks
     assert!(checks.len() >= 14, "{folder}: only {} checks ran", checks.len());
     assert!(print_report(&checks), "{folder}: verify-reference failed");
@@ -43,7 +44,7 @@ fn swapped_rope_folder_fails() {
     }
     let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"reference\"", "\"standard\"");
     std::fs::write(dir.join("config.json"), cfg).unwrap();
-    let checks = verify(&dir).unwrap();
+    let checks = verify(&dir, &Device::flex()).unwrap();
     let logits = checks.iter().find(|c| c.name == "logits").unwrap();
     assert!(!logits.pass(), "standard RoPE on the reference-RoPE folder should not match (err {})", logits.err);
 }
@@ -60,7 +61,7 @@ fn other_sizes_heads_layers_and_vocabularies() {
         if !dir.join("config.json").exists() {
             continue;
         }
-        let checks = verify(&dir).unwrap();
+        let checks = verify(&dir, &Device::flex()).unwrap();
         assert!(print_report(&checks), "{}: verify-reference failed", dir.display());
         n += 1;
     }

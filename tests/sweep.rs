@@ -6,8 +6,7 @@ use normlab::record::{Metrics, RunDir, Status};
 use normlab::sweep::{merge, plan, spec::Sweep};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_normlab"))
@@ -122,7 +121,7 @@ fn absurd_lr_run_is_recorded_as_diverged_and_the_sweep_finishes() {
         .arg(diverged.root.join(".lock"))
         .spawn()
         .expect("sh + flock(1) from util-linux");
-    assert!(wait_for(|| normlab::record::lock::RunLock::is_held(&diverged.root), 10), "the second process never took the lock");
+    assert!(common::wait_for(|| normlab::record::lock::RunLock::is_held(&diverged.root), 10), "the second process never took the lock");
     let restart = || normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--quiet", "--restart-diverged"]);
     let out = restart();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -171,17 +170,6 @@ fn plan_calibrates_on_this_machine_or_says_uncalibrated() {
     assert!(text.contains("uncalibrated") && text.contains(&cpu) && text.contains("min) wall with"), "{text}");
 }
 
-fn wait_for(cond: impl Fn() -> bool, secs: u64) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 fn final_losses(out: &Path) -> Vec<(String, f64)> {
     merge::run_dirs(out).into_iter().map(|(id, d)| (id, d.read_summary().unwrap().final_val_loss.unwrap())).collect()
 }
@@ -190,58 +178,14 @@ fn final_losses(out: &Path) -> Vec<(String, f64)> {
 /// from scratch, no file is corrupt, and the resumed curve equals an uninterrupted one.
 #[test]
 fn sigkill_mid_run_then_rerun_resumes_exactly() {
-    let body = format!(
-        "[sweep]\nname = \"k\"\n{}[grid]\noptim.lr = [2e-3, 4e-3]\n",
-        TINY_BASE.replace("steps = 60, eval_every = 20, checkpoint_every = 20", "steps = 600, eval_every = 100, checkpoint_every = 50")
-    );
-    let p = write_sweep("kill", &body);
-    let out_dir = p.parent().unwrap().join("out");
-    let mut child = Command::new(exe())
-        .args(["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--jobs", "1", "--quiet"])
-        .current_dir(common::root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill once the first run has a checkpoint but has not finished.
-    let first_has_ckpt = || merge::run_dirs(&out_dir).iter().any(|(_, d)| d.checkpoint().join("state.json").exists() && d.read_summary().is_none());
-    assert!(wait_for(first_has_ckpt, 120), "no checkpoint appeared");
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // the training child dies with its parent (PDEATHSIG)
-    let interrupted: Vec<(String, RunDir)> = merge::run_dirs(&out_dir).into_iter().filter(|(_, d)| d.read_summary().is_none()).collect();
-    assert!(!interrupted.is_empty());
-
-    let out = normlab(&["sweep", p.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "--jobs", "1", "--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let runs = merge::run_dirs(&out_dir);
-    assert_eq!(runs.len(), 2);
-    for (id, d) in &runs {
-        assert_eq!(d.read_summary().unwrap().status, Status::Done, "{id}");
-        let m = Metrics::read(&d.metrics()).expect("metrics.parquet readable");
-        assert_eq!(m.len(), 600, "{id}: one row per step");
-        assert!(m.step.iter().enumerate().all(|(i, s)| *s as usize == i), "{id}: steps in order, none repeated");
-        let log = std::fs::read_to_string(d.root.join("train.log")).unwrap();
-        assert!(log.matches("starting at step 0/").count() == 1, "{id} was run twice from scratch:\n{log}");
-    }
-    let (rid, rdir) = &interrupted[0];
-    let log = std::fs::read_to_string(rdir.root.join("train.log")).unwrap();
-    assert!(log.lines().any(|l| l.contains("starting at step") && !l.contains("starting at step 0/")), "{rid} did not resume:\n{log}");
-
-    // The same run uninterrupted, in a fresh directory.
-    let fresh = common::tmpdir("kill-fresh");
-    let o = Command::new(exe())
-        .args(["train", rdir.config().to_str().unwrap(), "--out", fresh.to_str().unwrap(), "--quiet"])
-        .current_dir(common::root())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let a = Metrics::read(&rdir.metrics()).unwrap();
-    let b = Metrics::read(&fresh.join("metrics.parquet")).unwrap();
+    let k = common::sigkill_sweep_then_rerun("kill", 600, 50, &[]);
+    let out_dir = k.out_dir;
+    let a = Metrics::read(&k.run.metrics()).unwrap();
+    let b = Metrics::read(&k.straight.metrics()).unwrap();
     let bits = |m: &Metrics| m.train_loss.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b), "resumed loss curve differs from the uninterrupted one");
-    let resumed = rdir.read_summary().unwrap().final_val_loss.unwrap();
-    let straight = RunDir::new(&fresh).read_summary().unwrap().final_val_loss.unwrap();
+    let resumed = k.run.read_summary().unwrap().final_val_loss.unwrap();
+    let straight = k.straight.read_summary().unwrap().final_val_loss.unwrap();
     assert_eq!(resumed, straight);
     // Merge is idempotent.
     let m1 = merge::merge(&out_dir).unwrap();

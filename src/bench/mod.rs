@@ -4,7 +4,7 @@
 
 use crate::config::{ArchName, RunConfig};
 use crate::model::{Architecture, Probe, cross_entropy, tokens, with_arch};
-use crate::param::Scaling;
+use crate::train::init_model;
 use crate::train::optim::{Optimizer, param_table};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -18,6 +18,8 @@ pub struct StepTimes {
     pub optimizer: Vec<f64>,
     pub constraint: Vec<f64>,
     pub total: Vec<f64>,
+    /// Most bytes the device's allocator held after any step (None: flex, which does not say).
+    pub peak_bytes: Option<u64>,
 }
 
 pub fn median(v: &[f64]) -> f64 {
@@ -58,9 +60,8 @@ impl Bench {
 }
 
 fn stepper<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> StepFn {
-    let scaling = Scaling::of(cfg);
-    device.seed(cfg.seed);
-    let mut model = Some(A::init(cfg, vocab, &scaling, device));
+    let (model, scaling) = init_model::<A>(cfg, vocab, device);
+    let mut model = Some(model);
     let params = param_table(model.as_ref().unwrap(), &scaling);
     let mut opt = Optimizer::new(&params, &cfg.optim);
     let (b, t) = (cfg.data.batch_size, cfg.data.seq_len);
@@ -90,6 +91,11 @@ fn stepper<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> S
         times.optimizer.push((t3 - t2).as_secs_f64());
         times.constraint.push((t4 - t3).as_secs_f64());
         times.total.push((t4 - t0).as_secs_f64());
+        // The pool keeps the pages of a step's activations for the next one, so what it holds
+        // after a step is that step's peak.
+        if let Some(u) = device.memory_pool_usage() {
+            times.peak_bytes = Some(times.peak_bytes.unwrap_or(0).max(u.bytes_reserved));
+        }
         model = Some(m);
     })
 }
@@ -123,9 +129,18 @@ impl BenchResult {
     }
 }
 
-/// Interleave the architectures round by round (A B C A B C …) after `warmup` steps each.
-pub fn run(archs: &[ArchName], overrides: &[String], vocab: usize, steps: usize, warmup: usize, rounds: usize) -> anyhow::Result<Vec<BenchResult>> {
-    let device = Device::flex().autodiff();
+/// Interleave the architectures round by round (A B C A B C …) after `warmup` steps each, on
+/// `device` (a plain device; the steps run on its autodiff twin).
+pub fn run(
+    archs: &[ArchName],
+    overrides: &[String],
+    vocab: usize,
+    steps: usize,
+    warmup: usize,
+    rounds: usize,
+    device: &Device,
+) -> anyhow::Result<Vec<BenchResult>> {
+    let device = device.clone().autodiff();
     let mut benches = Vec::new();
     for &a in archs {
         let cfg = bench_config(a, overrides)?;

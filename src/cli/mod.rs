@@ -7,6 +7,7 @@ pub mod figure;
 pub mod report;
 pub mod sweep;
 pub mod train;
+pub mod verify_backend;
 pub mod verify_reference;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 use super::stop_flag;
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use normlab::backend::{Backend, DeviceSpec};
 use normlab::record::provenance::Build;
 use normlab::record::provenance::cpu_model;
 use normlab::sweep::{builds, default_out, estimate, format_plan, merge, plan, refine, runner, slurm, spec::Sweep};
@@ -146,6 +147,9 @@ pub struct SweepRunArgs {
     /// Override a key of the sweep file (e.g. --set sweep.seeds=[1,2,3]).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// The device every run trains on (passed to each `train` child).
+    #[command(flatten)]
+    device: DeviceSpec,
 }
 
 impl SweepRunArgs {
@@ -164,6 +168,7 @@ impl SweepRunArgs {
             rerun_other_builds: false,
             dry_run: false,
             set: vec![],
+            device: DeviceSpec::FLEX,
         }
     }
 }
@@ -266,7 +271,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         None => (0, 1),
     };
     let runs = plan::shard(&all, shard_i, shard_n);
-    let jobs = a.jobs.unwrap_or_else(runner::default_jobs);
+    // One run at a time on a GPU unless asked: its runs share one device, not the cores.
+    let jobs = a.jobs.unwrap_or_else(|| if a.device.backend == Backend::Flex { runner::default_jobs() } else { 1 });
     if a.dry_run {
         print!("{}", format_plan(&runs));
         print!("{}", estimate::describe(&runs, &estimate::Basis::Uncalibrated, jobs, a.threads_per_run, &cpu_model()));
@@ -279,6 +285,8 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
     if refine.is_none() && a.round.is_some_and(|k| k > 0) {
         bail!("sweep --round: {} has no [refine] table, so it has no round after the grid (0)", s.path.display());
     }
+    // A machine without the device fails here, in one line, not once per run.
+    a.device.open()?;
     let out = a.out.unwrap_or_else(|| default_out(s.name()));
     std::fs::create_dir_all(&out)?;
     let finished = all.iter().filter(|r| refine::finished(&out, r)).count();
@@ -297,6 +305,7 @@ pub fn run_sweep(a: SweepRunArgs, exe: PathBuf) -> Result<()> {
         retry_failed: a.retry_failed,
         restart_diverged: a.restart_diverged,
         exe,
+        device: a.device,
     };
     let mut r = runner::Outcome::default();
     // Every count is summed over the executions, CPU too: each Outcome's cpu_s covers only the

@@ -2,7 +2,7 @@
 
 use super::stop_flag;
 use anyhow::{Result, bail};
-use normlab::backend::Backend;
+use normlab::backend::DeviceSpec;
 use normlab::config::RunConfig;
 use normlab::data::Dataset;
 use normlab::record::Status;
@@ -19,8 +19,8 @@ pub struct TrainArgs {
     /// Run directory (default: results/runs/<name>-<first 8 hex of the config hash>).
     #[arg(long)]
     out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
-    backend: Backend,
+    #[command(flatten)]
+    device: DeviceSpec,
     /// No progress bar; one line per evaluation.
     #[arg(long)]
     quiet: bool,
@@ -36,6 +36,8 @@ pub struct TrainArgs {
 
 pub fn run(a: TrainArgs) -> Result<()> {
     let cfg = RunConfig::load(&a.config, &a.set)?;
+    // The device first: a machine without one fails here, in a line, before any file is written.
+    a.device.open()?;
     let origin = a.config.display().to_string();
     let data = Dataset::load(&cfg.data, &origin)?;
     let hash = normlab::record::identity::config_hash(&cfg);
@@ -56,7 +58,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         out.display()
     );
     let log_every = a.log_every.unwrap_or(if a.quiet { 0 } else { normlab::record::progress::default_log_every(cfg.train.steps) });
-    let opts = TrainOptions { out: out.clone(), backend: a.backend, quiet: a.quiet, stop: Some(stop), log_every, force: a.force };
+    let opts = TrainOptions { out: out.clone(), device: a.device, quiet: a.quiet, stop: Some(stop), log_every, force: a.force };
     let s = train(&cfg, &data, &opts)?;
     match s.status {
         Status::Done => println!(

@@ -5,6 +5,8 @@
 //! one and two AdamW steps and after a clipped step, with the reference README's tolerances.
 //! Nothing depends on the folder's sizes: everything is read from its config.json.
 
+pub mod parity;
+
 use crate::config::{ArchName, OptimConfig, Rope, RunConfig};
 use crate::model::layers::rope;
 use crate::model::{Architecture, Probe, cross_entropy, with_arch};
@@ -198,8 +200,9 @@ struct RefConfig {
     batch_size: Option<usize>,
 }
 
-/// Run every check on `dir`; prints one line per check; returns the checks.
-pub fn verify(dir: &Path) -> Result<Vec<Check>> {
+/// Run every check on `dir` with the model on `device` (a plain device: flex, or a GPU's);
+/// returns the checks. The tolerances are the same on every backend.
+pub fn verify(dir: &Path, device: &Device) -> Result<Vec<Check>> {
     let cfg_path = dir.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?;
     let rc: RefConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", cfg_path.display()))?;
@@ -222,16 +225,15 @@ pub fn verify(dir: &Path) -> Result<Vec<Check>> {
         min_lr_frac: 1.0,
         ..OptimConfig::default()
     };
-    with_arch!(cfg.arch, |A| verify_arch::<A>(dir, &cfg, &rc))
+    with_arch!(cfg.arch, |A| verify_arch::<A>(dir, &cfg, &rc, device))
 }
 
-fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> Result<Vec<Check>> {
+fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig, base: &Device) -> Result<Vec<Check>> {
     let load = |f: &str| read_safetensors(&dir.join(f));
     let (weights, io, acts) = (load("weights.safetensors")?, load("io.safetensors")?, load("activations.safetensors")?);
     let (grads1, grads2) = (load("grads.safetensors")?, load("grads_step2.safetensors")?);
     let (after1, after2, after_clip) = (load("after_step.safetensors")?, load("after_step2.safetensors")?, load("after_step_clip.safetensors")?);
 
-    let base = Device::flex();
     let device = base.clone().autodiff();
     let scaling = Scaling::of(cfg);
     let fresh = || -> Result<A> {
@@ -269,7 +271,7 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     }
     if let (Some(rin), Some(rout)) = (acts.get("rope_in"), acts.get("rope_out")) {
         let s = &rin.shape;
-        let tin = Tensor::<4>::from_data(TensorData::new(rin.data.clone(), [s[0], s[1], s[2], s[3]]), &base);
+        let tin = Tensor::<4>::from_data(TensorData::new(rin.data.clone(), [s[0], s[1], s[2], s[3]]), base);
         let ours: Vec<f32> = rope(tin, cfg.model.rope).into_data().try_into_vec().unwrap();
         checks.push(Check {
             name: "activation rope_out".into(),
@@ -300,14 +302,14 @@ fn verify_arch<A: Architecture>(dir: &Path, cfg: &RunConfig, rc: &RefConfig) -> 
     };
     {
         let (m, params, mut opt) = fresh_with_optim(0.0)?;
-        let g = golden_grads(&params, &grads1, &base)?;
+        let g = golden_grads(&params, &grads1, base)?;
         let (m, _) = opt.step(m, g, &params, lr);
         checks.push(compare_all("optimizer alone: after_step", &snapshot(&m), &after1, 1e-6));
-        let g = golden_grads(&params, &grads2, &base)?;
+        let g = golden_grads(&params, &grads2, base)?;
         let (m, _) = opt.step(m, g, &params, lr);
         checks.push(compare_all("optimizer alone: after_step2", &snapshot(&m), &after2, 1e-6));
         let (m, params, mut opt) = fresh_with_optim(rc.grad_clip)?;
-        let g = golden_grads(&params, &grads1, &base)?;
+        let g = golden_grads(&params, &grads1, base)?;
         let (m, _) = opt.step(m, g, &params, lr);
         checks.push(compare_all("optimizer alone: after_step_clip", &snapshot(&m), &after_clip, 1e-6));
     }

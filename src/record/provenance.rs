@@ -1,7 +1,9 @@
 //! Where and from what a run came: the build (git commit, dirty flag, normlab and burn
-//! versions, set by build.rs), the machine (host, CPU model, threads) and the run's UTC start
-//! and end, recorded in summary.json (and so in results.parquet as `prov.*` columns).
+//! versions, set by build.rs), the machine (host, CPU model, threads), the device it computed
+//! on and the run's UTC start and end, recorded in summary.json (and so in results.parquet as
+//! `prov.*` columns).
 
+use crate::backend::DeviceInfo;
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,6 +19,10 @@ pub struct Provenance {
     pub host: String,
     pub cpu_model: String,
     pub threads: usize,
+    /// The device opened for the run (adapter name, hardware or software, graphics API,
+    /// shader language, driver); flattened into `device`, `device_type`, ... keys.
+    #[serde(flatten)]
+    pub device: DeviceInfo,
     /// RFC 3339 UTC.
     pub start_time: String,
     pub end_time: String,
@@ -56,7 +62,7 @@ impl std::fmt::Display for Build {
 
 impl Provenance {
     /// Everything but the end time, taken when the run starts.
-    pub fn at_start(threads: usize) -> Self {
+    pub fn at_start(threads: usize, device: DeviceInfo) -> Self {
         let build = Build::current();
         Self {
             git_commit: build.commit,
@@ -66,6 +72,7 @@ impl Provenance {
             host: hostname(),
             cpu_model: cpu_model(),
             threads,
+            device,
             start_time: rfc3339(SystemTime::now()),
             end_time: String::new(),
         }
@@ -135,10 +142,14 @@ mod tests {
 
     #[test]
     fn build_provenance_is_filled_in() {
-        let p = Provenance::at_start(3).finish();
+        let p = Provenance::at_start(3, DeviceInfo::flex()).finish();
         assert!(!p.git_commit.is_empty());
         assert_eq!(p.burn_version, "0.22.1");
         assert_eq!(p.threads, 3);
+        // The device's fields sit beside the others in summary.json (one `prov.*` column each).
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["device"], "CPU");
+        assert_eq!(json["device_type"], "cpu");
         assert!(p.start_time.ends_with('Z') && p.end_time >= p.start_time);
     }
 }

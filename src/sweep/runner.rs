@@ -12,6 +12,7 @@
 //! invariant: the same run at 1 and 2 threads gives bit-identical losses.
 
 use super::plan::PlannedRun;
+use crate::backend::{Backend, DeviceSpec};
 use crate::record::lock::{BUSY_EXIT, RunLock};
 use crate::record::{RunDir, Status, Summary, atomic_write};
 use anyhow::{Context, Result};
@@ -36,6 +37,8 @@ pub struct RunnerOptions {
     pub restart_diverged: bool,
     /// The `normlab` binary to run children with.
     pub exe: PathBuf,
+    /// The device each child trains on (`--backend`, `--graphics-api`).
+    pub device: DeviceSpec,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -156,7 +159,7 @@ pub fn execute(runs: &[PlannedRun], o: &RunnerOptions, stop: Arc<AtomicBool>) ->
                 let dir = run_dir(&o.out, &r.id);
                 let summary = match dir.read_summary() {
                     Some(s) => s,
-                    None => record_failure(&dir, r, status.code(), started.elapsed().as_secs_f64())?,
+                    None => record_failure(&dir, r, o.device.backend, status.code(), started.elapsed().as_secs_f64())?,
                 };
                 match summary.status {
                     Status::Done => outcome.done += 1,
@@ -209,6 +212,7 @@ fn spawn(r: &PlannedRun, o: &RunnerOptions, threads: usize) -> Result<Child> {
         .arg("--out")
         .arg(&dir.root)
         .arg("--quiet")
+        .args(o.device.to_args())
         .env("RAYON_NUM_THREADS", threads.to_string())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -224,7 +228,7 @@ fn spawn(r: &PlannedRun, o: &RunnerOptions, threads: usize) -> Result<Child> {
 }
 
 /// A child that ended without a summary: record it as failed with the tail of its log.
-fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) -> Result<Summary> {
+fn record_failure(dir: &RunDir, r: &PlannedRun, backend: Backend, code: Option<i32>, wall_s: f64) -> Result<Summary> {
     let log = std::fs::read_to_string(dir.root.join("train.log")).unwrap_or_default();
     let tail: Vec<&str> = log.lines().rev().take(5).collect();
     let msg = format!("exit code {:?}: {}", code, tail.into_iter().rev().collect::<Vec<_>>().join(" | "));
@@ -245,7 +249,7 @@ fn record_failure(dir: &RunDir, r: &PlannedRun, code: Option<i32>, wall_s: f64) 
         flops_per_step: None,
         vocab_size: None,
         normlab_version: env!("CARGO_PKG_VERSION").into(),
-        backend: "flex".into(),
+        backend: backend.as_str().into(),
         threads: 0,
         flush_denormals: None,
         final_diagnostics: Default::default(),

@@ -3,7 +3,7 @@
 
 pub mod optim;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DeviceSpec};
 use crate::config::RunConfig;
 use crate::config::cooldown_start;
 use crate::data::Dataset;
@@ -17,6 +17,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use checkpoint::{CheckpointState, warn};
+use device_failure::{device_failed, on_device};
 use indicatif::{ProgressBar, ProgressStyle};
 use optim::{Optimizer, ParamInfo, lr_at, min_lr_frac, param_table};
 use std::path::PathBuf;
@@ -28,7 +29,8 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 pub struct TrainOptions {
     pub out: PathBuf,
-    pub backend: Backend,
+    /// Backend and graphics API to train on (flex by default).
+    pub device: DeviceSpec,
     /// No progress bar (CI, sweeps).
     pub quiet: bool,
     /// Set by SIGINT/SIGTERM: checkpoint and stop cleanly.
@@ -41,12 +43,17 @@ pub struct TrainOptions {
 
 pub mod branches;
 pub mod checkpoint;
+mod device_failure;
 pub mod memory;
 
 /// Train one run into `opts.out`, resuming from its checkpoint if one exists. A run already
 /// finished there returns its summary untouched; a different config there is refused.
 pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Summary> {
-    memory::check(cfg, data.vocab_size())?;
+    // The estimate is of host memory; a GPU run keeps its activations on the device, whose
+    // running out ends the run in one line instead (device_failure.rs).
+    if opts.device.backend == Backend::Flex {
+        memory::check(cfg, data.vocab_size())?;
+    }
     let dir = RunDir::new(&opts.out);
     let (_lock, warnings) = match prepare(cfg, &dir, opts.force)? {
         Prepared::Finished(s) => {
@@ -58,11 +65,19 @@ pub fn train(cfg: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<Sum
     with_arch!(cfg.arch, |A| train_arch::<A>(cfg, data, opts, warnings))
 }
 
-/// A freshly initialized model for `cfg`, seeded, on the autodiff device.
+/// A freshly initialized model for `cfg` on `device`. The weights depend on (config, seed)
+/// only: they are drawn on the CPU (flex, whose generator is the same everywhere) and then
+/// moved, so every backend starts a run from the same weights.
 pub fn init_model<A: Architecture>(cfg: &RunConfig, vocab: usize, device: &Device) -> (A, Scaling) {
     let scaling = Scaling::of(cfg);
-    device.seed(cfg.seed);
-    (A::init(cfg, vocab, &scaling, device), scaling)
+    let cpu = if device.is_autodiff() { Device::flex().autodiff() } else { Device::flex() };
+    cpu.seed(cfg.seed);
+    let model = A::init(cfg, vocab, &scaling, &cpu);
+    // burn initializes a parameter lazily, on first access, on whatever device it has been
+    // moved to by then (with that device's generator): draw every weight now, on the CPU, in
+    // module order (the order the parameter table reads them in, as flex always did).
+    crate::model::params::params(&model);
+    (if cpu == *device { model } else { model.fork(device) }, scaling)
 }
 
 /// Mean validation loss over the fixed windows.
@@ -86,7 +101,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     atomic_write(&dir.config(), cfg.to_toml().as_bytes())?;
 
     crate::backend::apply_flush_denormals(cfg.train.flush_denormals);
-    let base = opts.backend.device()?;
+    let (base, device_info) = opts.device.open()?;
     let device = base.clone().autodiff();
     let (mut model, scaling) = init_model::<A>(cfg, data.vocab_size(), &device);
     let mut optim = Optimizer::new(&param_table(&model, &scaling), &cfg.optim);
@@ -139,8 +154,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     });
 
     let steps = cfg.train.steps;
-    eprintln!("{}: starting at step {start}/{steps}", cfg.name);
-    let prov = Provenance::at_start(rayon::current_num_threads());
+    eprintln!("{}: starting at step {start}/{steps} on {}", cfg.name, device_info.describe(opts.device.backend));
+    let prov = Provenance::at_start(rayon::current_num_threads(), device_info);
     let mut tb = tensorboard::EventWriter::create(&tensorboard::tb_dir(&dir.root));
     let group = dir.root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     tb.session_start(&tensorboard::run_hparams(&dir.root, &cfg.to_toml())?, &group, start as u64);
@@ -155,6 +170,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
     let mut best_val: Option<f64> = metrics.val_loss.iter().flatten().map(|&v| v as f64).reduce(f64::min);
     let mut last_val: Option<f64> = None;
     let mut last_diags: Vec<(String, f64)> = Vec::new();
+    let backend = opts.device.backend;
+    let mut last_checkpoint = (start > 0).then_some(start);
 
     for step in start..steps {
         if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
@@ -183,7 +200,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         }
         let ts = Instant::now();
         let lr = lr_at(&cfg.optim, step, steps, floor);
-        let (m, loss_value, gnorm) = take_step(model, &mut optim, &params, cfg, data, &device, step, lr);
+        let stepped = on_device(backend, || take_step(model, &mut optim, &params, cfg, data, &device, step, lr));
+        let (m, loss_value, gnorm) = stepped.map_err(|e| device_failed(&cfg.name, step, last_checkpoint, &e))?;
         model = m;
         let Some(gnorm) = gnorm else {
             metrics.push(step, step as u64 * tokens_per_step, lr, loss_value, f32::NAN, wall_before + t0.elapsed().as_secs_f64());
@@ -212,7 +230,8 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
             metrics.set_diags(&a.measure(&model));
         }
         if done % cfg.train.eval_every == 0 || done == steps {
-            let val = evaluate(&model, data, data.seq_len, &base);
+            let val = on_device(backend, || evaluate(&model, data, data.seq_len, &base))
+                .map_err(|e| device_failed(&cfg.name, done, last_checkpoint, &e))?;
             best_val = Some(best_val.map_or(val, |b| b.min(val)));
             last_val = Some(val);
             last_diags = eval_diagnostics(&model, data, &base);
@@ -241,6 +260,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
                 branches: branches.clone(),
             };
             checkpoint::save(&dir, &model, &optim, &state)?;
+            last_checkpoint = Some(done);
         }
     }
     bar.finish_and_clear();
@@ -281,7 +301,7 @@ fn train_arch<A: Architecture>(cfg: &RunConfig, data: &Dataset, opts: &TrainOpti
         flops_per_step: Some(crate::model::flops::step_flops(cfg, data.vocab_size()).total()),
         vocab_size: Some(data.vocab_size()),
         normlab_version: env!("CARGO_PKG_VERSION").to_string(),
-        backend: opts.backend.as_str().to_string(),
+        backend: opts.device.backend.as_str().to_string(),
         threads: rayon::current_num_threads(),
         flush_denormals: Some(crate::backend::flush_denormals_everywhere()),
         // The last evaluation's diagnostics (mean |α|, s_z, hidden norms, ...) plus the end-of-run ones.
