@@ -3,10 +3,12 @@
 //! backends) and the CPU side of it here (allocator, denormals, rayon's pool).
 
 mod device;
+mod kinds;
 #[cfg(feature = "wgpu")]
 mod wgpu;
 
-pub use device::{Backend, DeviceInfo, DeviceSpec, GraphicsApi};
+pub use device::DeviceSpec;
+pub use kinds::{Backend, DeviceInfo, GraphicsApi};
 
 /// Keep freed tensor buffers in the process heap instead of returning them to the kernel:
 /// glibc's defaults (mmap above 128 KiB, trim above 128 KiB) made every step re-fault its

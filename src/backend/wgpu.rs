@@ -2,7 +2,7 @@
 //! no adapter, an API missing from the build, or an adapter that cannot train becomes one
 //! error line, on the calling thread, before any kernel runs.
 
-use super::device::{DeviceInfo, GraphicsApi};
+use super::kinds::{DeviceInfo, GraphicsApi};
 use anyhow::{Result, anyhow, bail};
 use burn::prelude::Device;
 use burn::tensor::wgpu::{WgpuBackend, WgpuInitError, wgpu};

@@ -28,6 +28,7 @@ mod derived;
 mod header;
 mod html;
 pub mod multiplier_verdict;
+mod outcome;
 mod panels;
 mod tables;
 mod transfer;

@@ -2,7 +2,7 @@
 //! 2026-12-06): anGPT ≈ 1.4× over GPT+ with the same exponent, nGPT > 1 and growing. Both read
 //! the training-FLOPs axis at the lowest loss both frontiers reached.
 
-use super::verdict::{Outcome, Verdict, inconclusive};
+use super::outcome::{Outcome, Verdict, inconclusive};
 use super::{ComputeLadder, CostAxis};
 use crate::analysis::compute_multiplier::exponent_ratio;
 

@@ -15,56 +15,13 @@
 //!
 //! The figure registry names the kind each figure reads; report.md and report.html show all.
 
+use super::outcome::inconclusive;
+pub use super::outcome::{Outcome, Verdict};
 use crate::analysis::bootstrap::{DRAWS, Interval, gain_interval};
 use crate::analysis::transfer::{TransferOutcome, rule_text};
 use crate::config::ParamName;
 use crate::param::claims::{ClaimSetting, ScaledAxis, claim, fmt_exp, hidden_lr_exponent};
 use crate::report::{Analysis, Drift, SpeedupRow};
-use std::fmt;
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    Reproduced,
-    NotReproduced,
-    Inconclusive { seeds: usize },
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Reproduced => write!(f, "reproduced"),
-            Outcome::NotReproduced => write!(f, "not reproduced"),
-            Outcome::Inconclusive { seeds } => write!(f, "inconclusive at {seeds} seed{}", if *seeds == 1 { "" } else { "s" }),
-        }
-    }
-}
-
-/// A verdict: the outcome, the rule it applied, the intervals it read and, when inconclusive,
-/// what would decide it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    pub title: String,
-    pub outcome: Outcome,
-    pub rule: String,
-    pub evidence: String,
-    pub power: Option<String>,
-}
-
-impl Verdict {
-    pub fn line(&self) -> super::VerdictLine {
-        super::VerdictLine {
-            title: self.title.clone(),
-            outcome: self.outcome.to_string(),
-            rule: self.rule.clone(),
-            evidence: self.evidence.clone(),
-            power: self.power.clone(),
-        }
-    }
-
-    pub fn markdown(&self) -> String {
-        format!("{}\n\n", self.line().markdown())
-    }
-}
-
 /// Which verdict a figure reads (data in the figure registry, not a branch on its name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerdictKind {
@@ -296,8 +253,4 @@ fn largest_budget_speedups(a: &Analysis) -> Vec<&SpeedupRow> {
         .collect();
     largest.sort_by(|a, b| a.seq_len.total_cmp(&b.seq_len));
     largest
-}
-
-pub(super) fn inconclusive(cis: &[Interval]) -> Outcome {
-    Outcome::Inconclusive { seeds: cis.iter().map(Interval::seeds).min().unwrap_or(0) }
 }

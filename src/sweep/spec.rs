@@ -41,7 +41,7 @@ pub struct SweepFile {
     pub when: Vec<When>,
     /// Adaptive η* search after the grid (sweep::refine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refine: Option<super::refine::Refine>,
+    pub refine: Option<Refine>,
     /// Tolerances of the transfer verdict, declared before the data (analysis::transfer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer: Option<TransferSpec>,
@@ -71,6 +71,51 @@ impl TransferSpec {
 
     pub fn tolerances(&self) -> crate::analysis::transfer::Tolerances {
         crate::analysis::transfer::Tolerances { regret_tol: self.regret_tol, slope_tol: self.slope_tol }
+    }
+}
+
+/// `[refine]`: the adaptive η* search after the grid (sweep::refine runs it).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refine {
+    /// Target width of the η* interval as a factor hi/lo (> 1).
+    pub target: f64,
+    /// Most refine runs in all rounds together.
+    pub budget: usize,
+    /// New LRs per group per round.
+    #[serde(default = "default_points")]
+    pub points: usize,
+    /// Seeds of every new LR (default: the sweep's seeds).
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    #[serde(default = "default_rounds")]
+    pub rounds: usize,
+}
+
+fn default_points() -> usize {
+    2
+}
+fn default_rounds() -> usize {
+    3
+}
+
+impl Refine {
+    /// Check the table against the sweep's own seeds; the error names the file and field.
+    pub fn validate(&self, origin: &str, sweep_seeds: &[u64]) -> Result<Vec<u64>> {
+        if self.target.is_nan() || self.target <= 1.0 {
+            bail!("{origin}: `refine.target` = {}: expected a factor hi/lo > 1 (e.g. 1.5)", self.target);
+        }
+        if self.points == 0 || self.rounds == 0 {
+            bail!("{origin}: `refine.points` and `refine.rounds` must be ≥ 1");
+        }
+        let seeds = if self.seeds.is_empty() { sweep_seeds.to_vec() } else { self.seeds.clone() };
+        if seeds.len() < 2 {
+            bail!(
+                "{origin}: `refine.seeds` (or `sweep.seeds`) has {} seed(s): an η* interval needs ≥ 2 seeds, so refine could never meet its target",
+                seeds.len()
+            );
+        }
+        Ok(seeds)
     }
 }
 
