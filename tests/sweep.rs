@@ -253,11 +253,12 @@ fn refine_names_a_group_whose_every_run_diverged_and_proposes_nothing_for_it() {
     use normlab::sweep::refine::{State, propose};
     let diverged = vec![vec![(1e-3, f64::INFINITY), (2e-3, f64::INFINITY)]; 2];
     assert_eq!(propose(&diverged, 1.5, 2), (State::AllDiverged, vec![]));
-    // Still falling at the grid's top: extend the grid upwards by its own step.
+    // Still falling at the grid's top: extend the grid upwards by half its own step (2× here),
+    // so the optimum past the edge is bracketed rather than overshot.
     let rising: Vec<Vec<(f64, f64)>> = (0..2).map(|s| vec![(1e-3, 2.0 + 0.01 * s as f64), (2e-3, 1.9), (4e-3, 1.8)]).collect();
     let (state, lrs) = propose(&rising, 1.5, 2);
     assert!(matches!(state, State::Open(_)), "{state:?}");
-    assert_eq!(lrs, vec![8e-3, 1.6e-2]);
+    assert_eq!(lrs, vec![5.657e-3, 8e-3]);
 }
 
 /// A WSD sweep with cool-down branches, end to end: each trunk's branches become rows of
