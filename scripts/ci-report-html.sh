@@ -5,18 +5,20 @@
 # here, ≈ 10 s) and for the synthetic fixtures of tests/report_html.rs (an LR sweep with
 # diverged/failed/pending runs, a seeded sweep from two builds, the same page with two
 # verdicts, a speedup sweep). Needs the release build of `cargo test --release`.
-# Usage: bash scripts/ci-report-html.sh [--screenshot OUT.png [--from SWEEP_DIR --panels N]]
+# Usage: bash scripts/ci-report-html.sh [--screenshot OUT.png [--from SWEEP_DIR --panels N --verdicts V]]
 #   --from: also check the report of a finished sweep (a copy of it is re-reported under a
-#   temporary directory; SWEEP_DIR is not written) and take the screenshot of that page.
+#   temporary directory; SWEEP_DIR is not written) and take the screenshot of that page;
+#   N families' panels and V verdicts expected on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-shot="" from="" from_panels=""
+shot="" from="" from_panels="" from_verdicts=""
 while (($#)); do
   case "$1" in
     --screenshot) shot="$(realpath -m "$2")"; shift 2 ;;
     --from) from="$(realpath "$2")"; shift 2 ;;
     --panels) from_panels="$2"; shift 2 ;;
+    --verdicts) from_verdicts="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +57,6 @@ if [[ -n "$from" ]]; then
   ./target/release/normlab report "$real" >"$work/real.log" 2>&1 || { cat "$work/real.log"; exit 1; }
   plots=$(node -e 'const h=require("fs").readFileSync(process.argv[1],"utf8");const m=h.match(/<script id="normlab-data" type="application\/json">([\s\S]*?)<\/script>/);console.log(JSON.parse(m[1]).plots.map(p=>p.id).join(","))' "$real/report.html")
   mixed=$(grep -q 'id="mixed-builds"' "$real/report.html" && echo --mixed-builds || true)
-  check "$real/report.html" --plots "$plots" --panels "${from_panels:?--from needs --panels N}" $mixed ${shot:+--screenshot "$shot"} --height 1000
+  check "$real/report.html" --plots "$plots" --panels "${from_panels:?--from needs --panels N}" --verdicts "${from_verdicts:?--from needs --verdicts V}" $mixed ${shot:+--screenshot "$shot"} --height 2100
 fi
 echo "== report.html checks passed in $(( $(date +%s) - start )) s"
