@@ -125,6 +125,11 @@ fn a_synthetic_ladder_gives_its_multipliers_verdicts_figure_and_page() {
     let v = [angpt_verdict(l).unwrap(), ngpt_verdict(l).unwrap()];
     assert_eq!(v[0].outcome, Outcome::Reproduced, "{}", v[0].markdown());
     assert_eq!(v[1].outcome, Outcome::Reproduced, "{}", v[1].markdown());
+    // The sweep's verdict block: the two multiplier verdicts, not the context speedup rule
+    // (the ladder's sizes share one context).
+    let titles: Vec<String> = normlab::report::verdict::all_verdicts(&a).into_iter().map(|(_, v)| v.title).collect();
+    assert!(titles.iter().any(|t| t.contains("compute multiplier")), "{titles:?}");
+    assert!(!titles.iter().any(|t| t.contains("along the context")), "{titles:?}");
     let md = l.markdown();
     assert!(md.contains("**extrapolation**") && md.contains("the lowest loss both reached"), "{md}");
     // The figure: charts as PNG + SVG, the verdicts and tables in its README.

@@ -104,7 +104,7 @@ static FIGURES: [Figure; 11] = [
         name: "compute-multiplier",
         description: "compute frontiers of GPT, GPT+, nGPT, anGPT over 4 sizes (d 32–80, L 2–5, T = 64) with fitted laws L = E + A·C^(−α), rollout check, and the multiplier M(L) over GPT in FLOPs, steps and wall-clock",
         sweep: "compute-ladder.toml",
-        cpu_cost: "not measured yet: `sweep plan` estimates ≈ 79 min wall, 159 CPU-min on a loaded 2-core AMD EPYC Zen 4, ≈ 55 min idle (48 WSD runs of 4096 steps with branches at 256–2048, 3 seeds) + ≈ 16 min for compute-ladder-lr.toml (64 runs)",
+        cpu_cost: "54.5 min wall (3271 s), 108 CPU-min on an idle 2-core AMD EPYC Zen 4 (48 WSD runs of 4096 steps with branches at 256–2048, 3 seeds; `sweep plan` estimated 53.4 min) + 9.4 min wall, 17 CPU-min for compute-ladder-lr.toml (64 runs): 64 min in all",
         paper: "anGPT: ≈ 1.4× over GPT+ from 32M to 1B with GPT+'s scaling exponent; nGPT: 4×/10×/20× fewer steps, growing with the run",
         verdicts: &[VerdictKind::MultiplierAnGpt, VerdictKind::MultiplierNGpt],
     },

@@ -246,7 +246,21 @@ impl ComputeLadder {
                 .log_x()
                 .log_y()
                 .hline(1.0, "M = 1: no gain");
-        for (i, c) in self.comparisons.iter().filter(|c| c.axis == axis && c.note.is_none()).enumerate() {
+        // The y range follows the measured whiskers and the curves' own values, not the
+        // extrapolation's bands, which span decades and would flatten everything measured.
+        let shown = self.comparisons.iter().filter(|c| c.axis == axis && c.note.is_none());
+        let ys: Vec<f64> = shown
+            .clone()
+            .flat_map(|c| {
+                let curves = self.multiplier_curves(c).into_iter().flatten().flat_map(|(ms, _)| ms.into_iter().map(|m| m.m));
+                c.levels.iter().flat_map(|l| [l.m.ci.lo(), l.m.ci.hi()]).flatten().chain(curves).collect::<Vec<_>>()
+            })
+            .filter(|y| y.is_finite() && *y > 0.0)
+            .collect();
+        let (y_lo, y_hi) = (ys.iter().cloned().fold(1.0, f64::min) / 2.0, ys.iter().cloned().fold(1.0, f64::max) * 2.0);
+        chart = chart.y_range(y_lo, y_hi);
+        let clip = |b: (f64, f64, f64)| (b.0, b.1.max(y_lo), b.2.min(y_hi));
+        for (i, c) in shown.enumerate() {
             let name = format!("{} vs {}", c.variant, c.reference);
             let color = Some(i + 1);
             chart = chart.push(Series {
@@ -260,10 +274,10 @@ impl ComputeLadder {
             for (ms, dashed) in self.multiplier_curves(c).into_iter().flatten() {
                 let label = if dashed { format!("{name}: extrapolated to {}×", fmt_num(EXTRAPOLATE)) } else { format!("{name}: from the laws") };
                 chart = chart.push(Series { name: label, points: ms.iter().map(|m| (m.ref_cost, m.m)).collect(), markers: false, dashed, color });
-                chart = chart.band(ms.iter().filter_map(|m| Some((m.ref_cost, m.ci.lo()?, m.ci.hi()?))).collect());
+                chart = chart.band(ms.iter().filter_map(|m| Some(clip((m.ref_cost, m.ci.lo()?, m.ci.hi()?)))).collect());
             }
         }
-        chart.note("Whiskers and bands: 95% seed-bootstrap intervals; dashed: beyond the largest measured compute (extrapolation).")
+        chart.note("Whiskers and bands: 95% seed-bootstrap intervals (bands cut at the plot's edges); dashed: beyond the largest measured compute (extrapolation).")
     }
 
     /// The two plots of report.html: the frontiers with laws and bands, and M against compute.

@@ -52,7 +52,12 @@ pub fn all_verdicts(a: &Analysis) -> Vec<(VerdictKind, Verdict)> {
             kinds.push(VerdictKind::Claim { axis, claimant: p });
         }
     }
-    kinds.extend([VerdictKind::SpeedupContext, VerdictKind::Ladder, VerdictKind::MultiplierAnGpt, VerdictKind::MultiplierNGpt]);
+    // A compute ladder's speedups are per size at one context: the context rule would read its
+    // sizes as repeated contexts, and the multiplier verdicts answer the speedup question there.
+    if !matches!(a.compute_ladder, Some(Ok(_))) {
+        kinds.push(VerdictKind::SpeedupContext);
+    }
+    kinds.extend([VerdictKind::Ladder, VerdictKind::MultiplierAnGpt, VerdictKind::MultiplierNGpt]);
     let mut out: Vec<(VerdictKind, Verdict)> = Vec::new();
     for k in kinds {
         let Some(v) = verdict(k, a) else { continue };
